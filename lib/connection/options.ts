@@ -1,0 +1,165 @@
+// Server and connection options: the documented defaults, the reason for each, and validation
+// that turns a bad value into a typed error before any socket exists.
+
+import { UsageError } from '../http1/protocol-error.js';
+
+export interface LingerOptions {
+  /** Gap between two reads while lingering before giving up (nginx lingering_timeout). */
+  silence?: number;
+  /** Total time a lingering close may take (nginx lingering_time). */
+  total?: number;
+  /** Input discarded while lingering before giving up: a peer streaming garbage cannot hold a socket. */
+  maxDiscardBytes?: number;
+  /** Total linger time during server shutdown, where the deadline matters more than the peer. */
+  shutdownTotal?: number;
+}
+
+export interface ServerOptions {
+  /** Idle time allowed between requests on a persistent connection, in ms. */
+  keepAliveTimeout?: number;
+  /** Seconds advertised in `Keep-Alive: timeout=`; less than what is enforced. */
+  keepAliveAdvertisedTimeout?: number;
+  /** A connection that says nothing this long after accept is closed, in ms. */
+  firstByteTimeout?: number;
+  /** From the first byte of a request to the end of its head, in ms (slowloris). */
+  headersTimeout?: number;
+  /** From the first byte of a request until the whole request has been received, in ms. */
+  requestTimeout?: number;
+  /** Longest gap between two reads of a request body, in ms. */
+  bodyTimeout?: number;
+  /** Output that makes no progress for this long means the peer stopped reading, in ms. */
+  sendTimeout?: number;
+  /** Requests one connection may carry; the last response says `Connection: close`. 0 = unlimited. */
+  maxRequestsPerSocket?: number;
+  /** Age after which a connection is closed at the next response boundary, in ms. 0 = unlimited. */
+  maxConnectionAge?: number;
+  /** Open connections; beyond this a new connection gets a 503 and is closed. 0 = unlimited. */
+  maxConnections?: number;
+  /** Total bytes of a request head (request line and header lines). */
+  maxHeaderSize?: number;
+  /** Header field lines in one request head. */
+  maxHeaderCount?: number;
+  /** Length of the request-target. */
+  maxUriLength?: number;
+  /** Requests read ahead of their response (pipelining); reading pauses at this depth. */
+  maxPipelineDepth?: number;
+  /** Output queued in user space per connection above which reading pauses, in bytes. */
+  maxQueuedOutput?: number;
+  /** Request body bytes buffered for a handler that has not read them yet, then reading pauses. */
+  maxBufferedBody?: number;
+  /** Unread body left when a response ends that is still discarded to keep the connection; above it the connection closes. */
+  maxDiscardBody?: number;
+  /** Grace after a connection turns idle before shutdown may reap it, in ms (nginx keepalive_min_timeout). */
+  idleReapGuard?: number;
+  linger?: LingerOptions;
+  /** Default deadline of `close()`, in ms. */
+  shutdownTimeout?: number;
+}
+
+export interface ResolvedOptions {
+  keepAliveTimeout: number;
+  keepAliveAdvertisedTimeout: number;
+  firstByteTimeout: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  bodyTimeout: number;
+  sendTimeout: number;
+  maxRequestsPerSocket: number;
+  maxConnectionAge: number;
+  maxConnections: number;
+  maxHeaderSize: number;
+  maxHeaderCount: number;
+  maxUriLength: number;
+  maxPipelineDepth: number;
+  maxQueuedOutput: number;
+  maxBufferedBody: number;
+  maxDiscardBody: number;
+  idleReapGuard: number;
+  lingerSilence: number;
+  lingerTotal: number;
+  lingerMaxDiscardBytes: number;
+  lingerShutdownTotal: number;
+  shutdownTimeout: number;
+}
+
+export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+  // Outlasts the 60 s idle pools of AWS ALB and nginx upstream keepalive: the proxy must be the one
+  // to close an idle upstream connection, or it reuses one the server is closing and answers 502.
+  keepAliveTimeout: 65_000,
+  // Advertise less than is enforced; clients such as undici subtract a further margin.
+  keepAliveAdvertisedTimeout: 60,
+  // An accepted socket that never speaks holds a descriptor for nothing.
+  firstByteTimeout: 10_000,
+  // Slowloris bound; Node only polls its headersTimeout every 30 s.
+  headersTimeout: 20_000,
+  // node:http's default for receiving a whole request.
+  requestTimeout: 300_000,
+  bodyTimeout: 30_000,
+  // nginx send_timeout.
+  sendTimeout: 60_000,
+  // nginx keepalive_requests.
+  maxRequestsPerSocket: 1000,
+  // nginx keepalive_time: rebalances long-lived connections across processes and hosts.
+  maxConnectionAge: 3_600_000,
+  maxConnections: 0,
+  // Twice node:http's 8 KiB (browsers with many cookies exceed 8 KiB), half of nginx's 4 x 8 KiB.
+  maxHeaderSize: 16_384,
+  maxHeaderCount: 100,
+  maxUriLength: 8_192,
+  // hyper's and Apache's order of magnitude: deep enough for any real pipelining client.
+  maxPipelineDepth: 16,
+  maxQueuedOutput: 65_536,
+  maxBufferedBody: 65_536,
+  maxDiscardBody: 65_536,
+  // nginx keepalive_min_timeout: shutdown must not race a client that is reusing the connection.
+  idleReapGuard: 1_000,
+  lingerSilence: 5_000,
+  lingerTotal: 30_000,
+  lingerMaxDiscardBytes: 1_048_576,
+  lingerShutdownTotal: 2_000,
+  // Kubernetes' default termination grace period.
+  shutdownTimeout: 30_000,
+});
+
+function pick(value: unknown, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be a finite number >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(input: ServerOptions = {}): ResolvedOptions {
+  if (input === null || typeof input !== 'object') {
+    throw new UsageError('ERR_INVALID_OPTION', 'options must be an object');
+  }
+  const linger = input.linger ?? {};
+  const keepAliveTimeout = pick(input.keepAliveTimeout, DEFAULTS.keepAliveTimeout, 'keepAliveTimeout', 1);
+  // Without an explicit value, advertise 5 s less than enforced, or half of it for short timeouts.
+  const advertisedDefault = Math.floor(Math.max(keepAliveTimeout - 5_000, keepAliveTimeout / 2) / 1000);
+  return {
+    keepAliveTimeout,
+    keepAliveAdvertisedTimeout: pick(input.keepAliveAdvertisedTimeout, advertisedDefault, 'keepAliveAdvertisedTimeout', 0),
+    firstByteTimeout: pick(input.firstByteTimeout, DEFAULTS.firstByteTimeout, 'firstByteTimeout', 1),
+    headersTimeout: pick(input.headersTimeout, DEFAULTS.headersTimeout, 'headersTimeout', 1),
+    requestTimeout: pick(input.requestTimeout, DEFAULTS.requestTimeout, 'requestTimeout', 1),
+    bodyTimeout: pick(input.bodyTimeout, DEFAULTS.bodyTimeout, 'bodyTimeout', 1),
+    sendTimeout: pick(input.sendTimeout, DEFAULTS.sendTimeout, 'sendTimeout', 1),
+    maxRequestsPerSocket: pick(input.maxRequestsPerSocket, DEFAULTS.maxRequestsPerSocket, 'maxRequestsPerSocket', 0),
+    maxConnectionAge: pick(input.maxConnectionAge, DEFAULTS.maxConnectionAge, 'maxConnectionAge', 0),
+    maxConnections: pick(input.maxConnections, DEFAULTS.maxConnections, 'maxConnections', 0),
+    maxHeaderSize: pick(input.maxHeaderSize, DEFAULTS.maxHeaderSize, 'maxHeaderSize', 64),
+    maxHeaderCount: pick(input.maxHeaderCount, DEFAULTS.maxHeaderCount, 'maxHeaderCount', 1),
+    maxUriLength: pick(input.maxUriLength, DEFAULTS.maxUriLength, 'maxUriLength', 1),
+    maxPipelineDepth: pick(input.maxPipelineDepth, DEFAULTS.maxPipelineDepth, 'maxPipelineDepth', 1),
+    maxQueuedOutput: pick(input.maxQueuedOutput, DEFAULTS.maxQueuedOutput, 'maxQueuedOutput', 1),
+    maxBufferedBody: pick(input.maxBufferedBody, DEFAULTS.maxBufferedBody, 'maxBufferedBody', 1),
+    maxDiscardBody: pick(input.maxDiscardBody, DEFAULTS.maxDiscardBody, 'maxDiscardBody', 0),
+    idleReapGuard: pick(input.idleReapGuard, DEFAULTS.idleReapGuard, 'idleReapGuard', 0),
+    lingerSilence: pick(linger.silence, DEFAULTS.lingerSilence, 'linger.silence', 1),
+    lingerTotal: pick(linger.total, DEFAULTS.lingerTotal, 'linger.total', 1),
+    lingerMaxDiscardBytes: pick(linger.maxDiscardBytes, DEFAULTS.lingerMaxDiscardBytes, 'linger.maxDiscardBytes', 0),
+    lingerShutdownTotal: pick(linger.shutdownTotal, DEFAULTS.lingerShutdownTotal, 'linger.shutdownTotal', 1),
+    shutdownTimeout: pick(input.shutdownTimeout, DEFAULTS.shutdownTimeout, 'shutdownTimeout', 0),
+  };
+}

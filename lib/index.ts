@@ -1,0 +1,11 @@
+// Public exports of linger; everything else is internal.
+
+export { createServer, App } from './app/app.js';
+export type { Handler } from './app/dispatch.js';
+export { Request } from './app/request.js';
+export { Response, type Body } from './app/response.js';
+export { Server, CHANNELS, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';
+export { DEFAULTS, type ServerOptions, type LingerOptions } from './connection/options.js';
+export { HttpError } from './connection/http-error.js';
+export { CLOSE_REASONS, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
+export { ProtocolError, UsageError } from './http1/protocol-error.js';
