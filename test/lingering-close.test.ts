@@ -51,7 +51,7 @@ async function drain(client: RawClient): Promise<{ statuses: number[]; connectio
 }
 
 async function limitRound(port: number, keepTalking: boolean): Promise<RoundResult> {
-  const client = await RawClient.connect(port, { paused: true });
+  const client = await RawClient.connect(port, { paused: true, allowHalfOpen: true });
   client.write(pipelined(20));
   let talking: Promise<void> = Promise.resolve();
   if (keepTalking) {
@@ -114,7 +114,7 @@ t.test('idle timeout with unread responses and input arriving after the close: e
   const { app, port } = await startApp({ keepAliveTimeout: 100 });
   t.teardown(() => app.close({ timeout: 1000 }));
   const one = async (): Promise<RoundResult> => {
-    const client = await RawClient.connect(port, { paused: true });
+    const client = await RawClient.connect(port, { paused: true, allowHalfOpen: true });
     client.write(pipelined(5));
     // The idle timer fires while 320 KiB of responses sit unread; then the client speaks again.
     await sleep(300);
@@ -146,7 +146,7 @@ t.test('400-class errors with unread input behind them: earlier responses, the e
   ];
   for (const c of cases) {
     for (let round = 0; round < 5; round++) {
-      const client = await RawClient.connect(port, { paused: true });
+      const client = await RawClient.connect(port, { paused: true, allowHalfOpen: true });
       // Unread input after the bad request: more requests and junk, 256 KiB in all.
       client.write(pipelined(3) + c.bad + pipelined(10) + 'z'.repeat(200_000));
       await sleep(200);

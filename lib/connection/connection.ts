@@ -162,7 +162,11 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     let pos = 0;
     const o = this.options;
     while (pos < end) {
-      if (this.state !== OPEN) return;
+      if (this.state !== OPEN) {
+        // A handler closed the connection synchronously: the rest of this read is discarded input.
+        this.discarded += end - pos;
+        return;
+      }
       if (this.decoder !== null) {
         pos = this.feedBody(buf, pos, end, now);
         if (pos < 0) return;
@@ -199,6 +203,15 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       pos += consumed;
       parser.reset();
       this.startRequest(head, now);
+    }
+  }
+
+  /** Input held for later that will never be parsed now: counted as discarded (a naive close would reset it). */
+  private dropPendingInput(): void {
+    const pending = this.pendingInput;
+    if (pending !== null) {
+      this.discarded += pending.length;
+      this.pendingInput = null;
     }
   }
 
@@ -280,7 +293,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.decoder = null;
     this.reading = null;
     this.readingResponse = null;
-    this.pendingInput = null;
+    this.dropPendingInput();
     this.acceptingRequests = false;
     this.closeWhenDone ??= reason;
     const status = 'status' in error ? error.status : error.statusCode;
@@ -309,7 +322,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   /** A protocol error or a head timeout: the error answers in order behind the responses in flight. */
   private answerAndClose(status: number, reason: CloseReason, error: ProtocolError | null): void {
     if (error !== null) this.host.counters.protocolErrors++;
-    this.pendingInput = null;
+    this.dropPendingInput();
     this.headStartedAt = 0;
     this.acceptingRequests = false;
     this.closeWhenDone ??= reason;
@@ -406,7 +419,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     if (this.state !== OPEN) return;
     // A client may half-close right after its request and still read the response.
     this.acceptingRequests = false;
-    this.pendingInput = null;
+    this.dropPendingInput();
     this.headStartedAt = 0;
     if (this.reading !== null) {
       this.failBody(new HttpError(400, 'ERR_INCOMPLETE_BODY', 'the client ended the connection before the request body was complete'), 'client-close');
@@ -734,7 +747,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.closeReason ??= reason;
     this.state = CLOSING;
     this.acceptingRequests = false;
-    this.pendingInput = null;
+    this.dropPendingInput();
     const aborted = new HttpError(503, 'ERR_CONNECTION_CLOSING', 'the connection is closing');
     for (let r = this.queueHead; r !== null; r = r._next) {
       r._preempted = true;

@@ -17,7 +17,7 @@ export interface ParsedResponse {
 export interface ClientOptions {
   /** Start paused: the kernel buffers what arrives until resume(). */
   paused?: boolean;
-  /** Let the test send after the server's FIN (default true: a client that keeps talking). */
+  /** Keep our side open after the server's FIN (default false: answer EOF with FIN, as real clients do). */
   allowHalfOpen?: boolean;
 }
 
@@ -53,7 +53,7 @@ export class RawClient {
 
   static connect(port: number, options: ClientOptions = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: options.allowHalfOpen ?? true });
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: options.allowHalfOpen ?? false });
       socket.setNoDelay(true);
       const client = new RawClient(socket);
       if (options.paused) socket.pause();
