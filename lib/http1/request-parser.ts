@@ -62,6 +62,15 @@ function methodString(buf: Buffer, start: number, end: number): string {
   return buf.latin1Slice(start, end);
 }
 
+/** Case-insensitive comparison of buf[start..] with a lower-case ASCII name, without making a string. */
+function nameIs(buf: Buffer, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    // | 0x20 folds A-Z onto a-z and leaves "-" alone; the caller checked the length.
+    if ((buf[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function fail(code: string, status: number, message: string): ProtocolError {
   return new ProtocolError(code, status, message);
 }
@@ -224,22 +233,22 @@ export class RequestParser {
     this.building!.rawHeaders.push(name, value);
     switch (colon - start) {
       case 4:
-        if (name.toLowerCase() === 'host') return this.onHost(value);
+        if (nameIs(buf, start, 'host')) return this.onHost(value);
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') this.expect = this.expect === null ? value : `${this.expect},${value}`;
+        if (nameIs(buf, start, 'expect')) this.expect = this.expect === null ? value : `${this.expect},${value}`;
         break;
       case 7:
-        if (name.toLowerCase() === 'upgrade') this.upgradeValue = value;
+        if (nameIs(buf, start, 'upgrade')) this.upgradeValue = value;
         break;
       case 10:
-        if (name.toLowerCase() === 'connection') this.onConnection(value);
+        if (nameIs(buf, start, 'connection')) this.onConnection(value);
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') return this.onContentLength(value);
+        if (nameIs(buf, start, 'content-length')) return this.onContentLength(value);
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') this.onTransferEncoding(value);
+        if (nameIs(buf, start, 'transfer-encoding')) this.onTransferEncoding(value);
         break;
     }
     return null;
@@ -256,7 +265,17 @@ export class RequestParser {
   }
 
   private onConnection(value: string): void {
-    for (const raw of value.split(',')) {
+    const lower = value.toLowerCase();
+    // The two values nearly every client sends, without splitting.
+    if (lower === 'keep-alive') {
+      this.connectionKeepAlive = true;
+      return;
+    }
+    if (lower === 'close') {
+      this.connectionClose = true;
+      return;
+    }
+    for (const raw of lower.split(',')) {
       const token = raw.trim().toLowerCase();
       if (token === 'close') this.connectionClose = true;
       else if (token === 'keep-alive') this.connectionKeepAlive = true;
