@@ -52,7 +52,8 @@ function notFound(router: Router<Handler>, req: Request, res: Response): void {
 }
 
 function fail(res: Response, err: unknown): void {
-  if (res._preempted) return;
+  // Answered by the engine, or already complete: there is nothing left to repair.
+  if (res._preempted || (res.finished && res.headersSent)) return;
   if (res.headersSent) {
     // Half a body cannot be repaired: the connection ends without a clean message boundary.
     res.destroy(err instanceof Error ? err : new Error(String(err)));

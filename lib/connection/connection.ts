@@ -666,8 +666,23 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.complete(response);
   }
 
-  destroyResponse(_response: OutgoingResponse, _error: Error | undefined): void {
-    if (this.state === DESTROYED) return;
+  destroyResponse(response: OutgoingResponse, _error: Error | undefined): void {
+    if (this.state === DESTROYED || response._complete) return;
+    if (response !== this.queueHead && this.state === OPEN) {
+      // Nothing of a parked response has reached the wire: it can still become a clean 500,
+      // and the responses before it are not lost with the socket.
+      this.parkedBytes -= response._parkedBytes;
+      response._parked = null;
+      response._parkedBytes = 0;
+      response._preempted = true;
+      response.statusCode = 500;
+      response._closeReason = 'handler-error';
+      this.closeWhenDone ??= 'handler-error';
+      this.acceptingRequests = false;
+      this.enqueueOutput(response, Buffer.from(errorResponse(500), 'latin1'));
+      this.complete(response);
+      return;
+    }
     this.closeReason ??= 'handler-error';
     this.socket.destroy();
   }

@@ -351,3 +351,106 @@ t.test('CONNECT is answered 501: an origin server is not a tunnel', async (t) =>
   t.equal((await client.response()).status, 501);
   client.destroy();
 });
+
+t.test('backpressure: a 4 MiB upload read slowly by its handler arrives whole, then the connection is reused', async (t) => {
+  const { app, port } = await start({ maxBufferedBody: 16_384 }, (app) => {
+    app.post('/slow-read', async (req) => {
+      let total = 0;
+      let sum = 0;
+      for await (const chunk of req) {
+        total += chunk.length;
+        for (const b of chunk) sum = (sum + b) % 65_521;
+        if (total % 8 === 0) await sleep(0);
+      }
+      return `${total} ${sum}`;
+    });
+    app.get('/', () => 'after');
+  });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const body = Buffer.alloc(4 * 1024 * 1024);
+  for (let i = 0; i < body.length; i++) body[i] = i % 251;
+  let expectedSum = 0;
+  for (const b of body) expectedSum = (expectedSum + b) % 65_521;
+  const client = await RawClient.connect(port);
+  client.write(`POST /slow-read HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n`);
+  client.write(body);
+  client.write(get('/'));
+  const [upload, after] = await client.responses(2, 20_000);
+  t.equal(upload!.body.toString(), `${body.length} ${expectedSum}`, 'every byte, in order');
+  t.equal(after!.body.toString(), 'after', 'the pipelined request behind the body is served');
+  client.destroy();
+});
+
+t.test('backpressure: a streamed 8 MiB response to a client that reads late arrives whole', async (t) => {
+  const chunk = Buffer.alloc(64 * 1024, 'z');
+  let waits = 0;
+  const { app, port } = await start({}, (app) => {
+    app.get('/big-stream', async (_req, res) => {
+      for (let i = 0; i < 128; i++) {
+        if (!res.write(chunk)) {
+          waits++;
+          await res.drained();
+        }
+      }
+      res.end();
+    });
+  });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port, { paused: true });
+  client.write(get('/big-stream'));
+  await sleep(300);
+  client.resume();
+  const res = await client.response(20_000);
+  t.equal(res.body.length, 128 * chunk.length);
+  t.ok(waits > 0, `the handler waited for the connection ${waits} times`);
+  client.destroy();
+});
+
+t.test('a streamed response parked behind a slower one is released in order', async (t) => {
+  const { app, port } = await start({}, (app) => {
+    app.get('/slow', async () => {
+      await sleep(50);
+      return 'slow';
+    });
+    app.get('/streamed', async (_req, res) => {
+      for (let i = 0; i < 200; i++) if (!res.write(Buffer.alloc(1024, 's'))) await res.drained();
+      res.end();
+    });
+  });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  client.write(get('/slow') + get('/streamed') + get('/slow'));
+  const [a, b, c] = await client.responses(3, 5000);
+  t.equal(a!.body.toString(), 'slow');
+  t.equal(b!.body.length, 200 * 1024, 'the parked stream is complete');
+  t.equal(c!.body.toString(), 'slow');
+  client.destroy();
+});
+
+t.test('a pipelined stream that fails while parked becomes a 500; the response before it is not lost', async (t) => {
+  const { app, port } = await start({}, (app) => {
+    app.get('/slow', async () => {
+      await sleep(50);
+      return 'slow';
+    });
+    app.get('/fails', async (_req, res) => {
+      res.write('partial');
+      await sleep(5);
+      throw new Error('source broke');
+    });
+    app.get('/throws-after-end', (_req, res) => {
+      res.end('complete');
+      throw new Error('late');
+    });
+  });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  client.write(get('/throws-after-end') + get('/slow') + get('/fails'));
+  const [done, slow, failed] = await client.responses(3, 5000);
+  t.equal(done!.body.toString(), 'complete', 'an error after the response completed does not harm it');
+  t.equal(slow!.body.toString(), 'slow');
+  t.equal(failed!.status, 500);
+  t.equal(failed!.headers.connection, 'close');
+  t.equal(await client.waitEnd(), 'eof');
+  client.destroy();
+});
