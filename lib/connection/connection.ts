@@ -324,19 +324,12 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     if (error !== null) this.host.counters.protocolErrors++;
     this.dropPendingInput();
     this.headStartedAt = 0;
-    this.acceptingRequests = false;
-    this.closeWhenDone ??= reason;
+    // No request object exists for bytes that never parsed: the error gets a placeholder slot in the pipeline.
     const response = new OutgoingResponse(null as unknown as IncomingRequest, this);
     if (this.queueTail === null) this.queueHead = this.queueTail = response;
     else this.queueTail = this.queueTail._next = response;
     this.inFlight++;
-    response._preempted = true;
-    response.finished = true;
-    response.headersSent = true;
-    response.statusCode = status;
-    response._closeReason = reason;
-    this.enqueueOutput(response, Buffer.from(errorResponse(status), 'latin1'));
-    this.complete(response);
+    this.preempt(response, status, reason);
   }
 
   onBodyDemand(request: IncomingRequest): void {
