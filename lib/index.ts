@@ -1,10 +1,11 @@
 // Public exports of linger; everything else is internal.
 
-export { createServer, App } from './app/app.js';
+export { createServer, App, type AppOptions } from './app/app.js';
+export { WebSocketHub, type WebSocketHandler, type WebSocketRouteOptions, type WebSocketHubOptions, type VerifyResult } from './ws/websocket-hub.js';
 export type { Handler } from './app/dispatch.js';
 export { Request } from './app/request.js';
 export { Response, type Body } from './app/response.js';
-export { Server, CHANNELS, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';
+export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';
 export { DEFAULTS, type ServerOptions, type LingerOptions } from './connection/options.js';
 export { HttpError } from './connection/http-error.js';
 export { CLOSE_REASONS, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';

@@ -34,7 +34,19 @@ export interface CloseResult {
 }
 
 export interface ServerStats {
-  connections: { open: number; idle: number; active: number; closing: number; lingering: number; accepted: number; rejected: number };
+  connections: {
+    open: number;
+    idle: number;
+    active: number;
+    closing: number;
+    lingering: number;
+    /** Sockets handed to another protocol (WebSocket) that are still open. */
+    upgraded: number;
+    accepted: number;
+    rejected: number;
+    /** Connections upgraded since start. */
+    upgrades: number;
+  };
   requests: { total: number; reused: number; keepAliveReuseRatio: number };
   closes: Record<CloseReason, number>;
   linger: Record<LingerOutcome, number>;
@@ -44,6 +56,19 @@ export interface ServerStats {
   socketWrites: number;
   peakQueuedOutput: number;
   shuttingDown: boolean;
+}
+
+/**
+ * Something besides HTTP connections that a graceful close must wait for (WebSockets): told to
+ * close when shutdown starts, destroyed at the deadline, counted in stats and in the close result.
+ */
+export interface ShutdownParticipant {
+  /** Open sockets, reported as stats().connections.upgraded. */
+  readonly openCount: number;
+  /** Starts a graceful close of everything; resolves with how many closed cleanly once all are gone. */
+  shutdown(): Promise<number>;
+  /** Destroys what is left; returns how many. */
+  destroyAll(): number;
 }
 
 export type Dispatch = (request: IncomingRequest, response: OutgoingResponse) => void;
@@ -73,6 +98,7 @@ export class Server implements ConnectionHost {
   private onDrained: (() => void) | null = null;
   private closedDuringShutdown = 0;
   private forcedAtShutdown = 0;
+  private readonly participants: ShutdownParticipant[] = [];
 
   constructor(options: ServerOptions | undefined, dispatch: Dispatch) {
     this.config = resolveOptions(options);
@@ -175,6 +201,16 @@ export class Server implements ConnectionHost {
     if (this.connections.size === 0 && this.onDrained !== null) this.onDrained();
   }
 
+  connectionUpgraded(connection: Connection): void {
+    this.connections.delete(connection);
+    this.counters.upgrades++;
+    if (this.connections.size === 0 && this.onDrained !== null) this.onDrained();
+  }
+
+  addShutdownParticipant(participant: ShutdownParticipant): void {
+    this.participants.push(participant);
+  }
+
   /** Closes every idle connection now (lingering), leaving busy ones alone. Returns how many. */
   closeIdleConnections(): number {
     let count = 0;
@@ -210,21 +246,31 @@ export class Server implements ConnectionHost {
     });
     for (const connection of this.connections) connection.beginShutdown();
     this.sweeper.runDue();
+    let participantsGraceful = 0;
+    let participantsForced = 0;
+    const participantsDone = Promise.all(this.participants.map((p) => p.shutdown())).then((counts) => {
+      for (const n of counts) participantsGraceful += n;
+    });
     let timer: NodeJS.Timeout | null = null;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         publishShutdown('deadline', this.connections.size);
         for (const connection of [...this.connections]) connection.destroy('shutdown-forced');
+        for (const participant of this.participants) participantsForced += participant.destroyAll();
         resolve();
       }, timeout);
     });
-    this.closing = Promise.race([drained, deadline])
-      .then(() => drained)
+    const everything = Promise.all([drained, participantsDone]);
+    this.closing = Promise.race([everything, deadline])
+      .then(() => everything)
       .then(() => listenerClosed)
       .then(() => {
         if (timer !== null) clearTimeout(timer);
         publishShutdown('done', 0);
-        return { closedGracefully: this.closedDuringShutdown, forced: this.forcedAtShutdown };
+        return {
+          closedGracefully: this.closedDuringShutdown + participantsGraceful,
+          forced: this.forcedAtShutdown + participantsForced,
+        };
       });
     return this.closing;
   }
@@ -247,7 +293,17 @@ export class Server implements ConnectionHost {
     const linger = {} as Record<LingerOutcome, number>;
     for (const outcome of LINGER_OUTCOMES) linger[outcome] = c.linger[outcome];
     return {
-      connections: { open: this.connections.size, idle, active, closing, lingering, accepted: c.accepted, rejected: this.rejected },
+      connections: {
+        open: this.connections.size,
+        idle,
+        active,
+        closing,
+        lingering,
+        upgraded: this.participants.reduce((sum, p) => sum + p.openCount, 0),
+        accepted: c.accepted,
+        rejected: this.rejected,
+        upgrades: c.upgrades,
+      },
       requests: { total: c.requests, reused: c.reusedRequests, keepAliveReuseRatio: c.requests === 0 ? 0 : c.reusedRequests / c.requests },
       closes,
       linger,

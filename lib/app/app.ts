@@ -9,14 +9,37 @@ import { dispatch, type Handler } from './dispatch.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
 import { Router } from './router.js';
+import { WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
+
+export interface AppOptions extends ServerOptions {
+  webSocket?: WebSocketHubOptions;
+}
 
 export class App extends Server {
   private readonly router: Router<Handler>;
+  private hub: WebSocketHub | null = null;
+  private readonly hubOptions: WebSocketHubOptions;
 
-  constructor(options?: ServerOptions) {
+  constructor(options?: AppOptions) {
     const router = new Router<Handler>();
     super(options, (req, res) => dispatch(router, req as Request, res as Response));
     this.router = router;
+    this.hubOptions = options?.webSocket ?? {};
+  }
+
+  /** The app's WebSockets: rooms, broadcast, the open sockets. Created with the first ws() route. */
+  get websockets(): WebSocketHub {
+    if (this.hub === null) {
+      this.hub = new WebSocketHub(this.hubOptions);
+      this.addShutdownParticipant(this.hub);
+    }
+    return this.hub;
+  }
+
+  /** A WebSocket endpoint: GET with Upgrade: websocket on `path` (params work as in get()). */
+  ws(path: string, handler: WebSocketHandler<Request>, options?: WebSocketRouteOptions): this {
+    const upgrade = this.websockets.route(handler, options);
+    return this.route('GET', path, (req, res) => upgrade(req, res));
   }
 
   override createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): Request {
@@ -61,6 +84,6 @@ export class App extends Server {
   }
 }
 
-export function createServer(options?: ServerOptions): App {
+export function createServer(options?: AppOptions): App {
   return new App(options);
 }

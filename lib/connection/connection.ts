@@ -29,12 +29,22 @@ export interface ConnectionHost {
   dispatch(request: IncomingRequest, response: OutgoingResponse): void;
   requestFinished(response: OutgoingResponse): void;
   connectionClosed(connection: Connection, reason: CloseReason, lingerOutcome: LingerOutcome | null): void;
+  /** The socket left HTTP (101): the connection is no longer the server's to close. */
+  connectionUpgraded(connection: Connection): void;
+}
+
+/** What a handler gets when it takes a connection over after an Upgrade request. */
+export interface TakenSocket {
+  socket: Socket;
+  /** Bytes the client sent after the request head, already read: the start of the new protocol. */
+  head: Buffer;
 }
 
 const OPEN = 0; // reading requests, answering them
 const CLOSING = 1; // end() called: the last output is flushing, then FIN
 const LINGERING = 2; // FIN sent: reading and discarding until EOF or a linger timer
 const DESTROYED = 3;
+const UPGRADED = 4; // handed over: no longer ours
 
 /** Copying small buffers into one beats a writev of many (one syscall, no per-chunk bookkeeping). */
 const CONCAT_LIMIT = 65_536;
@@ -92,6 +102,18 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   private lingerOutcome: LingerOutcome | null = null;
   private readonly keepAlivePrefix: string;
 
+  // Upgrade: input after an Upgrade request is held for the next protocol, not parsed or discarded.
+  private holdInput = false;
+  private upgradeWaiter: { response: OutgoingResponse; resolve: (taken: TakenSocket) => void; reject: (err: Error) => void } | null = null;
+  private readonly listeners = {
+    data: (chunk: Buffer) => this.onData(chunk),
+    end: () => this.onEnd(),
+    finish: () => this.onFinish(),
+    drain: () => this.onDrain(),
+    error: (err: NodeJS.ErrnoException) => this.onError(err),
+    close: () => this.onClose(),
+  };
+
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
     this.host = host;
@@ -106,12 +128,12 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.keepAlivePrefix = `Connection: keep-alive\r\nKeep-Alive: timeout=${o.keepAliveAdvertisedTimeout}`;
     // RFC 9112 9.3 allows pipelined responses; small responses must not wait for Nagle's ACK clock.
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('finish', () => this.onFinish());
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
-    socket.on('close', () => this.onClose());
+    socket.on('data', this.listeners.data);
+    socket.on('end', this.listeners.end);
+    socket.on('finish', this.listeners.finish);
+    socket.on('drain', this.listeners.drain);
+    socket.on('error', this.listeners.error);
+    socket.on('close', this.listeners.close);
     host.sweeper.add(this);
     this.updateDeadline();
   }
@@ -152,6 +174,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.processInput(buf, now);
     this.inBatch = false;
     if ((this.state as number) === DESTROYED) return;
+    if (this.upgradeWaiter !== null) {
+      this.tryHandOver();
+      if ((this.state as number) === UPGRADED) return;
+    }
     this.flush();
     if (this.paused) this.maybeResume();
     this.updateDeadline();
@@ -176,6 +202,11 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
           return;
         }
         continue;
+      }
+      if (this.holdInput) {
+        this.keepInput(buf, pos);
+        this.pauseReading();
+        return;
       }
       if (!this.acceptingRequests) {
         // After the last request this connection will answer: input is discarded, not parsed
@@ -261,7 +292,12 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.requestStartedAt = this.headStartedAt === 0 ? now : this.headStartedAt;
     this.headStartedAt = 0;
 
-    if (!head.keepAlive) this.lastRequest(response, 'client-connection-close');
+    if (head.upgrade !== null) {
+      // RFC 9110 7.8: after an Upgrade request the bytes may be another protocol. Hold them until
+      // the handler either takes the socket over or answers normally (then the connection closes).
+      this.lastRequest(response, 'upgrade-declined');
+      this.holdInput = true;
+    } else if (!head.keepAlive) this.lastRequest(response, 'client-connection-close');
     else if (o.maxRequestsPerSocket > 0 && sequence >= o.maxRequestsPerSocket) this.lastRequest(response, 'max-requests');
     else if (host.shuttingDown) this.lastRequest(response, 'shutdown-after-response');
 
@@ -365,6 +401,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   }
 
   private canRead(): boolean {
+    // Bytes after an Upgrade request wait for the hand-over, not for capacity.
+    if (this.holdInput) return false;
     const o = this.options;
     const reading = this.reading;
     if (reading !== null) {
@@ -388,6 +426,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       this.processInput(pending, this.host.sweeper.now);
       this.inBatch = false;
       if (this.state !== OPEN) return;
+      if (this.upgradeWaiter !== null) {
+        this.tryHandOver();
+        if ((this.state as number) === UPGRADED) return;
+      }
       this.flush();
     }
     if (this.state === OPEN && !this.inBatch) this.updateDeadline();
@@ -680,6 +722,52 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.socket.destroy();
   }
 
+  /** Hands the socket to another protocol once every earlier response is queued on it. */
+  takeOverSocket(response: OutgoingResponse): Promise<TakenSocket> {
+    if (response.request === null || response.request.head.upgrade === null) {
+      return Promise.reject(new UsageError('ERR_NOT_AN_UPGRADE', 'only a request with Connection: upgrade and an Upgrade header can take the socket over'));
+    }
+    if (response.headersSent || response._complete || this.upgradeWaiter !== null) {
+      return Promise.reject(new UsageError('ERR_HEADERS_SENT', 'the response was already started; the socket cannot be taken over'));
+    }
+    if (this.state !== OPEN) return Promise.reject(new HttpError(499, 'ERR_CLIENT_GONE', 'the connection closed before the upgrade'));
+    return new Promise((resolve, reject) => {
+      this.upgradeWaiter = { response, resolve, reject };
+      this.tryHandOver();
+    });
+  }
+
+  private tryHandOver(): void {
+    const waiter = this.upgradeWaiter;
+    // Inside a read batch the bytes after the head are not held yet: hand over when the batch ends.
+    if (waiter === null || waiter.response !== this.queueHead || this.reading !== null || this.state !== OPEN || this.inBatch) return;
+    this.upgradeWaiter = null;
+    const response = waiter.response;
+    response.headersSent = true;
+    response.finished = true;
+    response._complete = true;
+    this.flush();
+    const socket = this.socket;
+    const l = this.listeners;
+    socket.off('data', l.data);
+    socket.off('end', l.end);
+    socket.off('finish', l.finish);
+    socket.off('drain', l.drain);
+    socket.off('error', l.error);
+    socket.off('close', l.close);
+    this.state = UPGRADED;
+    this.deadline = Infinity;
+    this.host.sweeper.delete(this);
+    const head = this.pendingInput ?? Buffer.alloc(0);
+    this.pendingInput = null;
+    this.queueHead = this.queueTail = null;
+    this.inFlight = 0;
+    this.paused = false;
+    this.host.requestFinished(response);
+    this.host.connectionUpgraded(this);
+    waiter.resolve({ socket, head });
+  }
+
   /** The handler is done with this response; it leaves when everything before it has. */
   private complete(response: OutgoingResponse): void {
     response._complete = true;
@@ -710,6 +798,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
         return;
       }
       if (head !== null) {
+        if (this.upgradeWaiter !== null && this.upgradeWaiter.response === head) {
+          this.tryHandOver();
+          return;
+        }
         if (head._continueOwed) this.sendContinue(head);
         const parked = head._parked;
         if (parked !== null) {
@@ -853,6 +945,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     const waiters = this.drainWaiters;
     this.drainWaiters = null;
     if (waiters !== null) for (const resolve of waiters) resolve();
+    if (this.upgradeWaiter !== null) {
+      this.upgradeWaiter.reject(aborted);
+      this.upgradeWaiter = null;
+    }
     if (wasState === OPEN && this.closeReason === null) this.closeReason = this.peerEnded ? 'client-close' : 'client-reset';
     if (wasState !== OPEN && this.lingerOutcome === null) this.lingerOutcome = this.peerEnded ? 'peer-eof' : 'reset';
     if (this.discarded > 0 && wasState !== OPEN) this.host.counters.resetsAvoided++;

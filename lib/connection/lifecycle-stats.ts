@@ -22,6 +22,7 @@ export const CLOSE_REASONS = [
   'shutdown-after-response',
   'shutdown-forced',
   'write-error',
+  'upgrade-declined', // an Upgrade request answered with a normal response
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
@@ -48,6 +49,8 @@ export class LifecycleStats {
   /** Lingering closes during which the peer still sent bytes: an immediate close would have sent RST. */
   resetsAvoided = 0;
   lingerDiscardedBytes = 0;
+  /** Connections handed to another protocol (WebSocket) after a 101. */
+  upgrades = 0;
   readonly closes = zeroes(CLOSE_REASONS);
   readonly linger = zeroes(LINGER_OUTCOMES);
 }

@@ -17,6 +17,7 @@ export interface ResponseHost {
   finishBody(response: OutgoingResponse, trailers: readonly string[] | null): void;
   waitForDrain(response: OutgoingResponse): Promise<void>;
   destroyResponse(response: OutgoingResponse, error: Error | undefined): void;
+  takeOverSocket(response: OutgoingResponse): Promise<{ socket: import('node:net').Socket; head: Buffer }>;
 }
 
 export type HeaderValue = string | number | readonly string[];
@@ -197,6 +198,14 @@ export class OutgoingResponse {
     if (body !== undefined && body !== null) this.write(body);
     this.finished = true;
     this._host.finishBody(this, trailers ?? null);
+  }
+
+  /**
+   * For an Upgrade request: resolves with the socket and the bytes already read after the head,
+   * once every earlier pipelined response is on the socket. The connection is then no longer HTTP.
+   */
+  takeOverSocket(): Promise<{ socket: import('node:net').Socket; head: Buffer }> {
+    return this._host.takeOverSocket(this);
   }
 
   /** Ends the connection at once: for a response that cannot be completed (its head is out). */
