@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs the real HTTP clients the test suite drives (wrk, ab, curl) from Debian packages.
+# Installs the real clients the test suite drives (wrk, ab, curl, and Chromium for the browser
+# test) from Debian packages.
 # Idempotent; without root or apt it says what is missing and leaves the decision to the tests.
 set -u
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v ab >/dev/null 2>&1 || need+=(apache2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "real clients present: wrk, ab, curl"
+  echo "real clients present: wrk, ab, curl, chromium"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
