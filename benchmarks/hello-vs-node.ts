@@ -22,7 +22,7 @@ interface Target {
 
 const targets: Target[] = [
   { name: 'linger', script: here('../examples/hello.js'), port: 3101, results: [] },
-  { name: 'node:http', script: here('./node-http-hello.js'), port: 3102, results: [] },
+  { name: 'node:http', script: here('./servers/node-http.js'), port: 3102, results: [] },
 ];
 
 function hasTaskset(): Promise<boolean> {

@@ -848,20 +848,13 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.state = CLOSING;
     this.acceptingRequests = false;
     this.dropPendingInput();
-    const aborted = new HttpError(503, 'ERR_CONNECTION_CLOSING', 'the connection is closing');
-    for (let r = this.queueHead; r !== null; r = r._next) {
-      r._preempted = true;
-      if (r.request !== null) r.request._abort(aborted);
-    }
+    this.abortInFlight(503, 'ERR_CONNECTION_CLOSING', 'the connection is closing');
     this.queueHead = this.queueTail = null;
     this.parkedBytes = 0;
     this.inFlight = 0;
-    if (this.reading !== null) {
-      this.reading._abort(aborted);
-      this.reading = null;
-      this.readingResponse = null;
-      this.decoder = null;
-    }
+    this.reading = null;
+    this.readingResponse = null;
+    this.decoder = null;
     this.flush();
     this.lastProgressAt = this.host.sweeper.now;
     this.lastWritable = this.socket.writableLength;
@@ -872,6 +865,18 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     }
     this.socket.end();
     this.updateDeadline();
+  }
+
+  /** Aborts every request still in flight; the error (stack capture is costly) exists only when one does. */
+  private abortInFlight(status: number, code: string, message: string): HttpError | null {
+    if (this.queueHead === null && this.reading === null) return null;
+    const aborted = new HttpError(status, code, message);
+    for (let r = this.queueHead; r !== null; r = r._next) {
+      r._preempted = true;
+      if (r.request !== null) r.request._abort(aborted);
+    }
+    if (this.reading !== null) this.reading._abort(aborted);
+    return aborted;
   }
 
   /** Shutdown: idle connections close after the reuse guard, busy ones after their last response. */
@@ -932,12 +937,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.state = DESTROYED;
     this.deadline = Infinity;
     this.host.sweeper.delete(this);
-    const aborted = new HttpError(499, 'ERR_CLIENT_GONE', 'the connection closed before the response was complete');
-    for (let r = this.queueHead; r !== null; r = r._next) {
-      r._preempted = true;
-      if (r.request !== null) r.request._abort(aborted);
-    }
-    if (this.reading !== null) this.reading._abort(aborted);
+    const aborted = this.abortInFlight(499, 'ERR_CLIENT_GONE', 'the connection closed before the response was complete');
     this.queueHead = this.queueTail = null;
     this.reading = null;
     this.pendingInput = null;
@@ -946,7 +946,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.drainWaiters = null;
     if (waiters !== null) for (const resolve of waiters) resolve();
     if (this.upgradeWaiter !== null) {
-      this.upgradeWaiter.reject(aborted);
+      this.upgradeWaiter.reject(aborted ?? new HttpError(499, 'ERR_CLIENT_GONE', 'the connection closed before the upgrade'));
       this.upgradeWaiter = null;
     }
     if (wasState === OPEN && this.closeReason === null) this.closeReason = this.peerEnded ? 'client-close' : 'client-reset';

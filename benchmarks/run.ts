@@ -1,0 +1,166 @@
+// `npm run bench`: linger against node:http, fastify and the raw-socket ceiling, in one run. Servers
+// pinned to core 0, wrk to core 1, a warm-up per server, rounds interleaved, medians as ratios.
+// Writes benchmarks/RESULTS.md, benchmarks/results.svg and benchmarks/results.json.
+// Env: ROUNDS (3), DURATION seconds per round (4), WARMUP seconds (2), CASES (comma-separated names).
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { renderChart } from './chart.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const DURATION = Number(process.env.DURATION ?? 4);
+const WARMUP = Number(process.env.WARMUP ?? 2);
+const built = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const source = (p: string) => fileURLToPath(new URL(`../../benchmarks/${p}`, import.meta.url));
+
+interface Case {
+  id: string;
+  title: string;
+  path: string;
+  connections: number;
+  pipeline?: number;
+  close?: boolean;
+  post?: boolean;
+  ceiling: 'hello' | '64k' | 'json' | 'router';
+  /** Target from the issue: linger / ceiling at least this. */
+  target?: number;
+}
+
+const CASES: Case[] = [
+  { id: 'c50', title: 'keep-alive, 50 connections', path: '/', connections: 50, ceiling: 'hello', target: 0.9 },
+  { id: 'c1000', title: 'keep-alive, 1000 connections', path: '/', connections: 1000, ceiling: 'hello' },
+  { id: 'pipeline16', title: 'pipelined, depth 16', path: '/', connections: 50, pipeline: 16, ceiling: 'hello', target: 0.6 },
+  { id: 'close', title: 'connection per request', path: '/', connections: 50, close: true, ceiling: 'hello', target: 0.95 },
+  { id: '64k', title: '64 KiB response', path: '/64k', connections: 50, ceiling: '64k' },
+  { id: 'json', title: 'JSON POST echo', path: '/echo', connections: 50, post: true, ceiling: 'json' },
+  { id: 'router', title: 'router, 50 routes with params', path: '/r37/12345', connections: 50, ceiling: 'router' },
+];
+
+const SERVERS = [
+  { name: 'ceiling', script: built('./servers/ceiling.js') },
+  { name: 'linger', script: built('./servers/linger.js') },
+  { name: 'node:http', script: built('./servers/node-http.js') },
+  { name: 'fastify', script: built('./servers/fastify.js') },
+] as const;
+type ServerName = (typeof SERVERS)[number]['name'];
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+const pinned = await run('taskset', ['-c', '0', 'true'], 5000).then(() => true, () => false);
+const wrkVersion = (await run('wrk', ['-v'], 5000).catch((e: Error) => e.message)).split('\n')[0]!.trim();
+
+function startServer(script: string, port: number, ceilingCase: string): Promise<ChildProcess> {
+  const env = { ...process.env, PORT: String(port), CASE: ceilingCase, NODE_ENV: 'production' };
+  const child = pinned
+    ? spawn('taskset', ['-c', '0', process.execPath, script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 15_000);
+    child.stdout!.once('data', () => {
+      clearTimeout(timer);
+      resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function wrk(c: Case, port: number, seconds: number): Promise<number> {
+  const args = ['-t1', `-c${c.connections}`, `-d${seconds}s`, '--timeout', '5s'];
+  if (c.close) args.push('-H', 'Connection: close');
+  if (c.post) args.push('-s', source('post.lua'));
+  if (c.pipeline) args.push('-s', source('pipeline.lua'));
+  args.push(`http://127.0.0.1:${port}${c.path}`);
+  if (c.pipeline) args.push('--', String(c.pipeline));
+  const out = await run(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, (seconds + 30) * 1000);
+  if (/Non-2xx/.test(out)) throw new Error(`non-2xx responses in ${c.id}:\n${out}`);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  // Connection-per-request runs see a few read errors from closes racing the next connect; anything else fails.
+  if (errors !== null && (Number(errors[1]) > 0 || Number(errors[4]) > 0 || (!c.close && Number(errors[2]) + Number(errors[3]) > 0))) {
+    throw new Error(`socket errors in ${c.id} on port ${port}:\n${out}`);
+  }
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (m === null) throw new Error(`unexpected wrk output:\n${out}`);
+  return Number(m[1]);
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+interface CaseResult {
+  id: string;
+  title: string;
+  rounds: Record<ServerName, number[]>;
+  median: Record<ServerName, number>;
+  target?: number;
+}
+
+const selected = process.env.CASES ? CASES.filter((c) => process.env.CASES!.split(',').includes(c.id)) : CASES;
+const results: CaseResult[] = [];
+const started = Date.now();
+let port = 3300;
+for (const c of selected) {
+  const children: ChildProcess[] = [];
+  const ports = {} as Record<ServerName, number>;
+  const rounds = {} as Record<ServerName, number[]>;
+  try {
+    for (const s of SERVERS) {
+      ports[s.name] = port++;
+      rounds[s.name] = [];
+      children.push(await startServer(s.script, ports[s.name], c.ceiling));
+      await wrk(c, ports[s.name], WARMUP); // JIT and connection setup stay out of the measurement
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of SERVERS) rounds[s.name].push(await wrk(c, ports[s.name], DURATION));
+    }
+  } finally {
+    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  }
+  const med = {} as Record<ServerName, number>;
+  for (const s of SERVERS) med[s.name] = median(rounds[s.name]);
+  results.push({ id: c.id, title: c.title, rounds, median: med, ...(c.target !== undefined ? { target: c.target } : {}) });
+  console.log(`${c.title}: ${SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)}`).join(', ')}; linger/ceiling ${(med.linger / med.ceiling).toFixed(2)}, linger/node:http ${(med.linger / med['node:http']).toFixed(2)}`);
+}
+const elapsed = (Date.now() - started) / 1000;
+
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  kernel: `${os.type()} ${os.release()}`,
+  node: process.version,
+  wrk: wrkVersion,
+  pinned,
+};
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+let md = `# Benchmark results\n\nMeasured by \`npm run bench\` (benchmarks/run.ts) on ${new Date().toISOString().slice(0, 10)}, in ${elapsed.toFixed(0)} s.\n\n`;
+md += `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; ${machine.wrk}.\n`;
+md += `Servers ${pinned ? 'pinned to core 0 and wrk to core 1 with taskset' : 'not pinned (taskset unavailable)'}; `;
+md += `each server warmed up ${WARMUP} s, then ${ROUNDS} rounds of ${DURATION} s interleaved (ceiling, linger, node:http, fastify, repeat); figures are medians in requests/s.\n`;
+md += 'The ceiling is a bare `net` server answering every "\\r\\n\\r\\n" with a precomputed response, parsing nothing.\n\n';
+md += '![linger, node:http and fastify relative to the ceiling](results.svg)\n\n';
+md += '| case | ceiling | linger | node:http | fastify | linger / ceiling | linger / node:http | linger / fastify | target |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n';
+for (const r of results) {
+  const m = r.median;
+  const target = r.target === undefined ? '' : `≥ ${r.target.toFixed(2)} of ceiling: ${m.linger / m.ceiling >= r.target ? 'met' : '**not met**'}`;
+  md += `| ${r.title} | ${m.ceiling.toFixed(0)} | ${m.linger.toFixed(0)} | ${m['node:http'].toFixed(0)} | ${m.fastify.toFixed(0)} | ${ratio(m.linger, m.ceiling)} | ${ratio(m.linger, m['node:http'])} | ${ratio(m.linger, m.fastify)} | ${target} |\n`;
+}
+md += '\nRounds (requests/s), in measurement order:\n\n';
+for (const r of results) {
+  md += `- ${r.title}: ${SERVERS.map((s) => `${s.name} ${r.rounds[s.name].map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
+}
+writeFileSync(source('RESULTS.md'), md);
+writeFileSync(source('results.svg'), renderChart(results.map((r) => ({ title: r.title, values: SERVERS.map((s) => ({ name: s.name, value: r.median[s.name] })) }))));
+writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results }, null, 2)}\n`);
+console.log(`wrote benchmarks/RESULTS.md, results.svg, results.json in ${elapsed.toFixed(0)} s`);
