@@ -4,7 +4,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { errorResponse } from './http1/head-writer.js';
-import type { RequestHead } from './http1/request-parser.js';
+import type { ParserLimits, RequestHead } from './http1/request-parser.js';
 import { UsageError } from './http1/protocol-error.js';
 import { Connection, type ConnectionHost } from './connection/connection.js';
 import { DeadlineSweeper, tickFor } from './connection/deadline-sweeper.js';
@@ -89,6 +89,8 @@ export class Server implements ConnectionHost {
   readonly config: ResolvedOptions;
   readonly sweeper: DeadlineSweeper;
   readonly counters = new LifecycleStats();
+  readonly parserLimits: ParserLimits;
+  readonly keepAlivePrefix: string;
   shuttingDown = false;
   private readonly connections = new Set<Connection>();
   private rejected = 0;
@@ -103,6 +105,8 @@ export class Server implements ConnectionHost {
   constructor(options: ServerOptions | undefined, dispatch: Dispatch) {
     this.config = resolveOptions(options);
     const o = this.config;
+    this.parserLimits = Object.freeze({ maxHeaderSize: o.maxHeaderSize, maxHeaderCount: o.maxHeaderCount, maxUriLength: o.maxUriLength });
+    this.keepAlivePrefix = `Connection: keep-alive\r\nKeep-Alive: timeout=${o.keepAliveAdvertisedTimeout}`;
     const shortest = Math.min(o.keepAliveTimeout, o.firstByteTimeout, o.headersTimeout, o.bodyTimeout, o.lingerSilence,
       o.idleReapGuard > 0 ? o.idleReapGuard : Infinity);
     this.sweeper = new DeadlineSweeper(tickFor(shortest));

@@ -9,7 +9,7 @@ import { CHUNK_END, chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from '../ht
 import { httpDate } from '../http1/date-cache.js';
 import { CONTINUE_RESPONSE, errorResponse, serializeHead } from '../http1/head-writer.js';
 import { UsageError, type ProtocolError } from '../http1/protocol-error.js';
-import { RequestParser, type RequestHead } from '../http1/request-parser.js';
+import { RequestParser, type ParserLimits, type RequestHead } from '../http1/request-parser.js';
 import type { DeadlineOwner, DeadlineSweeper } from './deadline-sweeper.js';
 import { HttpError } from './http-error.js';
 import type { IncomingRequest, RequestHost } from './incoming-request.js';
@@ -22,6 +22,10 @@ export interface ConnectionHost {
   readonly config: ResolvedOptions;
   readonly sweeper: DeadlineSweeper;
   readonly counters: LifecycleStats;
+  /** Shared by every connection's parser: built once per server. */
+  readonly parserLimits: ParserLimits;
+  /** "Connection: keep-alive\r\nKeep-Alive: timeout=T", built once per server. */
+  readonly keepAlivePrefix: string;
   readonly shuttingDown: boolean;
   createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): IncomingRequest;
   createResponse(request: IncomingRequest, host: ResponseHost): OutgoingResponse;
@@ -105,35 +109,24 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   // Upgrade: input after an Upgrade request is held for the next protocol, not parsed or discarded.
   private holdInput = false;
   private upgradeWaiter: { response: OutgoingResponse; resolve: (taken: TakenSocket) => void; reject: (err: Error) => void } | null = null;
-  private readonly listeners = {
-    data: (chunk: Buffer) => this.onData(chunk),
-    end: () => this.onEnd(),
-    finish: () => this.onFinish(),
-    drain: () => this.onDrain(),
-    error: (err: NodeJS.ErrnoException) => this.onError(err),
-    close: () => this.onClose(),
-  };
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
     this.host = host;
     this.options = host.config;
-    const o = this.options;
-    this.parser = new RequestParser({
-      maxHeaderSize: o.maxHeaderSize,
-      maxHeaderCount: o.maxHeaderCount,
-      maxUriLength: o.maxUriLength,
-    });
+    this.parser = new RequestParser(host.parserLimits);
     this.acceptedAt = this.idleSince = host.sweeper.now;
-    this.keepAlivePrefix = `Connection: keep-alive\r\nKeep-Alive: timeout=${o.keepAliveAdvertisedTimeout}`;
+    this.keepAlivePrefix = host.keepAlivePrefix;
     // RFC 9112 9.3 allows pipelined responses; small responses must not wait for Nagle's ACK clock.
     socket.setNoDelay(true);
-    socket.on('data', this.listeners.data);
-    socket.on('end', this.listeners.end);
-    socket.on('finish', this.listeners.finish);
-    socket.on('drain', this.listeners.drain);
-    socket.on('error', this.listeners.error);
-    socket.on('close', this.listeners.close);
+    // Module-level listeners find their connection through the socket: no closures per connection.
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on('data', socketData);
+    socket.on('end', socketEnd);
+    socket.on('finish', socketFinish);
+    socket.on('drain', socketDrain);
+    socket.on('error', socketError);
+    socket.on('close', socketClose);
     host.sweeper.add(this);
     this.updateDeadline();
   }
@@ -748,13 +741,13 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     response._complete = true;
     this.flush();
     const socket = this.socket;
-    const l = this.listeners;
-    socket.off('data', l.data);
-    socket.off('end', l.end);
-    socket.off('finish', l.finish);
-    socket.off('drain', l.drain);
-    socket.off('error', l.error);
-    socket.off('close', l.close);
+    socket.off('data', socketData);
+    socket.off('end', socketEnd);
+    socket.off('finish', socketFinish);
+    socket.off('drain', socketDrain);
+    socket.off('error', socketError);
+    socket.off('close', socketClose);
+    (socket as OwnedSocket)[OWNER] = undefined;
     this.state = UPGRADED;
     this.deadline = Infinity;
     this.host.sweeper.delete(this);
@@ -1027,4 +1020,27 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
 
 function flushLater(connection: Connection): void {
   connection.flush();
+}
+
+const OWNER = Symbol('linger.connection');
+type OwnedSocket = Socket & { [OWNER]?: Connection };
+type Handlers = { onData(c: Buffer): void; onEnd(): void; onFinish(): void; onDrain(): void; onError(e: NodeJS.ErrnoException): void; onClose(): void };
+const owner = (socket: Socket): Handlers => (socket as OwnedSocket)[OWNER] as unknown as Handlers;
+function socketData(this: Socket, chunk: Buffer): void {
+  owner(this).onData(chunk);
+}
+function socketEnd(this: Socket): void {
+  owner(this).onEnd();
+}
+function socketFinish(this: Socket): void {
+  owner(this).onFinish();
+}
+function socketDrain(this: Socket): void {
+  owner(this).onDrain();
+}
+function socketError(this: Socket, err: NodeJS.ErrnoException): void {
+  owner(this).onError(err);
+}
+function socketClose(this: Socket): void {
+  owner(this).onClose();
 }

@@ -93,8 +93,12 @@ export class RequestParser {
   private expect: string | null = null;
   private upgradeValue: string | null = null;
 
-  constructor(limits: Partial<ParserLimits> = {}) {
-    this.limits = { ...DEFAULT_PARSER_LIMITS, ...limits };
+  /** A complete limits object is kept by reference, so a server's connections share one. */
+  constructor(limits: Partial<ParserLimits> = DEFAULT_PARSER_LIMITS) {
+    this.limits =
+      limits.maxHeaderSize !== undefined && limits.maxHeaderCount !== undefined && limits.maxUriLength !== undefined
+        ? (limits as ParserLimits)
+        : { ...DEFAULT_PARSER_LIMITS, ...limits };
   }
 
   /** Bytes of complete lines of the current head consumed so far. */
