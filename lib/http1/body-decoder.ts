@@ -3,16 +3,20 @@
 // [dataStart, dataEnd) ranges of the caller's buffer.
 
 import './buffer-methods.js';
-import { FIELD_VALUE, HEX, TOKEN, isToken, isValidHeaderValue } from './header-validation.js';
+import { FIELD_VALUE, HEX, TOKEN } from './header-validation.js';
 import { ProtocolError } from './protocol-error.js';
 
 export interface BodyDecoder {
-  /** Consumes from buf[pos, end) and returns the new position; at most one data segment per call. */
+  /** Consumes from buf[pos, end) and returns the new position. After each call, body bytes found in this
+   * step are buf[dataStart, dataEnd) (empty when equal). Each call yields at most one data segment, so
+   * callers loop: while (pos < end && !dec.done && !dec.error) { pos = dec.next(buf, pos, end); ... } */
   next(buf: Buffer, pos: number, end: number): number;
   dataStart: number;
   dataEnd: number;
+  /** Message body complete (for chunked: after the trailer section's final CRLF). */
   done: boolean;
   error: ProtocolError | null;
+  /** Body bytes delivered so far. */
   readonly received: number;
 }
 
@@ -26,11 +30,11 @@ export class LengthDecoder implements BodyDecoder {
 
   constructor(length: number) {
     this.remaining = length;
-    this.done = length === 0;
+    this.done = length <= 0;
   }
 
   next(buf: Buffer, pos: number, end: number): number {
-    const n = Math.min(end - pos, this.remaining);
+    const n = end - pos < this.remaining ? end - pos : this.remaining;
     this.dataStart = pos;
     this.dataEnd = pos + n;
     this.remaining -= n;
@@ -44,32 +48,31 @@ const CR = 13;
 const LF = 10;
 const SP = 32;
 const HTAB = 9;
+const COLON = 0x3a;
 const SEMI = 0x3b;
 const EQUALS = 0x3d;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-// States of the chunked decoder.
-const SIZE = 0; // hex digits
-const EXT = 1; // after the size: BWS, then ";" starts an extension, CR ends the line
+// States of the chunked decoder. The chunk-size line (RFC 9112 7.1, 7.1.1) is
+//   chunk-size *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF
+const SIZE = 0; // 1*HEXDIG
+const AFTER_SIZE = 1; // BWS before ";" or CR, after the size or after an extension
 const EXT_NAME_START = 2; // after ";": BWS then a token
 const EXT_NAME = 3;
-const EXT_VALUE_START = 4; // after "=": BWS then token or quoted-string
-const EXT_VALUE_TOKEN = 5;
-const EXT_QUOTED = 6;
-const EXT_QUOTED_PAIR = 7;
-const EXT_NAME_WS = 8; // BWS after a name: only "=" or ";" may follow
+const EXT_AFTER_NAME = 4; // BWS after a name: "=" or ";" must follow
+const EXT_VALUE_START = 5; // after "=": BWS then a token or a quoted-string
+const EXT_VALUE_TOKEN = 6;
+const EXT_QUOTED = 7;
+const EXT_QUOTED_PAIR = 8;
 const SIZE_LF = 9;
 const DATA = 10;
 const DATA_CR = 11;
 const DATA_LF = 12;
-const TRAILER_START = 13; // start of a trailer line or the final CRLF
+const TRAILER_START = 13; // a trailer field line, or the CR of the empty line that ends the body
 const TRAILER_LINE = 14;
 const TRAILER_LF = 15;
 const END_LF = 16;
-
-/** 2^53 - 1 has 14 hex digits; 13 keep every size exact in a double. */
-const MAX_SIZE_DIGITS = 13;
 
 export class ChunkedDecoder implements BodyDecoder {
   dataStart = 0;
@@ -77,11 +80,15 @@ export class ChunkedDecoder implements BodyDecoder {
   done = false;
   error: ProtocolError | null = null;
   received = 0;
+  /** Flat [name, value, ...] from the trailer section (RFC 9112 7.1.2), validated like header fields. */
   trailers: string[] = [];
   private state = SIZE;
   private size = 0;
   private digits = 0;
   private lineLength = 0;
+  /** Whether the size line has reached its extensions, for the error code. */
+  private inExtensions = false;
+  /** BWS seen in AFTER_SIZE: only ";" may follow, not the end of the line (BWS is never trailing). */
   private sawSpace = false;
   private remaining = 0;
   private trailerLine = '';
@@ -99,12 +106,22 @@ export class ChunkedDecoder implements BodyDecoder {
     return pos;
   }
 
+  /** Something other than the grammar allows on the size line: blamed on the size or the extension. */
+  private badLine(pos: number): number {
+    return this.inExtensions
+      ? this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension', pos)
+      : this.fail('ERR_INVALID_CHUNK_SIZE', 400, 'invalid chunk size', pos);
+  }
+
   next(buf: Buffer, pos: number, end: number): number {
     this.dataStart = this.dataEnd = pos;
+    if (this.done || this.error !== null) return pos;
+    const token = TOKEN;
+    const fieldValue = FIELD_VALUE;
     while (pos < end) {
       const state = this.state;
       if (state === DATA) {
-        const n = Math.min(end - pos, this.remaining);
+        const n = end - pos < this.remaining ? end - pos : this.remaining;
         this.dataStart = pos;
         this.dataEnd = pos + n;
         this.remaining -= n;
@@ -113,98 +130,99 @@ export class ChunkedDecoder implements BodyDecoder {
         return pos + n;
       }
       const c = buf[pos]!;
-      if (state <= EXT_NAME_WS && ++this.lineLength > this.maxChunkLineLength) {
+      if (state < SIZE_LF && ++this.lineLength > this.maxChunkLineLength) {
         return this.fail('ERR_CHUNK_LINE_TOO_LONG', 400, 'chunk size line too long', pos);
       }
       switch (state) {
         case SIZE: {
           const v = HEX[c]!;
           if (v !== 255) {
-            if (++this.digits > MAX_SIZE_DIGITS) return this.fail('ERR_CHUNK_SIZE_TOO_LARGE', 400, 'chunk size too large', pos);
             this.size = this.size * 16 + v;
+            // Sizes stay exact integers; a larger one is no real body and would lose precision.
+            if (this.size > Number.MAX_SAFE_INTEGER) return this.fail('ERR_CHUNK_SIZE_TOO_LARGE', 400, 'chunk size too large', pos);
+            this.digits++;
             pos++;
             continue;
           }
-          if (this.digits === 0) return this.fail('ERR_INVALID_CHUNK_SIZE', 400, 'invalid chunk size', pos);
-          this.state = EXT;
+          if (this.digits === 0) return this.fail('ERR_INVALID_CHUNK_SIZE', 400, 'chunk size is not 1*HEXDIG', pos);
+          this.state = AFTER_SIZE;
           this.sawSpace = false;
+          this.lineLength--; // the byte is looked at again in AFTER_SIZE
           continue;
         }
-        case EXT:
+        case AFTER_SIZE:
           if (c === SP || c === HTAB) this.sawSpace = true;
-          else if (c === SEMI) this.state = EXT_NAME_START;
-          else if (c === CR && !this.sawSpace) this.state = SIZE_LF;
-          else return this.fail(c === CR || c === LF ? 'ERR_MISSING_CHUNK_CRLF' : 'ERR_INVALID_CHUNK_SIZE', 400, 'invalid chunk size line', pos);
+          else if (c === SEMI) {
+            this.inExtensions = true;
+            this.state = EXT_NAME_START;
+          } else if (c === CR && !this.sawSpace) this.state = SIZE_LF;
+          else if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk size line ended by LF without CR', pos);
+          else return this.badLine(pos);
           pos++;
           continue;
         case EXT_NAME_START:
-          if (c === SP || c === HTAB) {
-            pos++;
-            continue;
-          }
-          if (TOKEN[c] === 0) return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension', pos);
-          this.state = EXT_NAME;
+          if (token[c] === 1) this.state = EXT_NAME;
+          else if (c !== SP && c !== HTAB) return this.badLine(pos);
           pos++;
           continue;
         case EXT_NAME:
-          if (TOKEN[c] === 1) {
+          if (token[c] === 1) {
             pos++;
             continue;
           }
           if (c === EQUALS) this.state = EXT_VALUE_START;
           else if (c === SEMI) this.state = EXT_NAME_START;
           else if (c === CR) this.state = SIZE_LF;
-          else if (c === SP || c === HTAB) this.state = EXT_NAME_WS;
-          else return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension', pos);
+          else if (c === SP || c === HTAB) this.state = EXT_AFTER_NAME;
+          else if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk size line ended by LF without CR', pos);
+          else return this.badLine(pos);
           pos++;
           continue;
-        case EXT_NAME_WS:
+        case EXT_AFTER_NAME:
           if (c === EQUALS) this.state = EXT_VALUE_START;
           else if (c === SEMI) this.state = EXT_NAME_START;
-          else if (c !== SP && c !== HTAB) return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension', pos);
+          else if (c !== SP && c !== HTAB) return this.badLine(pos);
+          pos++;
+          continue;
+        case EXT_VALUE_START:
+          if (c === DQUOTE) this.state = EXT_QUOTED;
+          else if (token[c] === 1) this.state = EXT_VALUE_TOKEN;
+          else if (c !== SP && c !== HTAB) return this.badLine(pos);
           pos++;
           continue;
         case EXT_VALUE_TOKEN:
-          if (TOKEN[c] === 1) {
+          if (token[c] === 1) {
             pos++;
             continue;
           }
           if (c === SEMI) this.state = EXT_NAME_START;
           else if (c === CR) this.state = SIZE_LF;
           else if (c === SP || c === HTAB) {
-            this.state = EXT;
+            this.state = AFTER_SIZE;
             this.sawSpace = true;
-          } else return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension value', pos);
-          pos++;
-          continue;
-        case EXT_VALUE_START:
-          if (c === SP || c === HTAB) {
-            pos++;
-            continue;
-          }
-          if (c === DQUOTE) this.state = EXT_QUOTED;
-          else if (TOKEN[c] === 1) this.state = EXT_VALUE_TOKEN;
-          else return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension value', pos);
+          } else if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk size line ended by LF without CR', pos);
+          else return this.badLine(pos);
           pos++;
           continue;
         case EXT_QUOTED:
+          // qdtext and quoted-pair (RFC 9110 5.6.4): field-value bytes, with " and \ special.
           if (c === DQUOTE) {
-            this.state = EXT;
+            this.state = AFTER_SIZE;
             this.sawSpace = false;
-          }
-          else if (c === BACKSLASH) this.state = EXT_QUOTED_PAIR;
-          else if (FIELD_VALUE[c] === 0) return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid byte in quoted chunk extension', pos);
+          } else if (c === BACKSLASH) this.state = EXT_QUOTED_PAIR;
+          else if (fieldValue[c] === 0) return this.badLine(pos);
           pos++;
           continue;
         case EXT_QUOTED_PAIR:
-          if (FIELD_VALUE[c] === 0) return this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid quoted-pair in chunk extension', pos);
+          if (fieldValue[c] === 0) return this.badLine(pos);
           this.state = EXT_QUOTED;
           pos++;
           continue;
         case SIZE_LF:
-          if (c !== LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'CR without LF after chunk size', pos);
+          if (c !== LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'CR without LF after the chunk size', pos);
           pos++;
           this.lineLength = 0;
+          this.inExtensions = false;
           if (this.size === 0) {
             this.state = TRAILER_START;
           } else {
@@ -222,7 +240,6 @@ export class ChunkedDecoder implements BodyDecoder {
           this.state = SIZE;
           this.size = 0;
           this.digits = 0;
-          this.lineLength = 0;
           pos++;
           continue;
         case TRAILER_START:
@@ -231,12 +248,14 @@ export class ChunkedDecoder implements BodyDecoder {
             pos++;
             continue;
           }
-          if (c === SP || c === HTAB) return this.fail('ERR_INVALID_TRAILER', 400, 'obsolete line folding in trailer', pos);
+          if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunked body ended by LF without CR', pos);
+          // RFC 9112 5.2: obs-fold is refused in trailers as in the head.
+          if (c === SP || c === HTAB) return this.fail('ERR_INVALID_TRAILER', 400, 'obsolete line folding in a trailer', pos);
           this.state = TRAILER_LINE;
           this.trailerLine = '';
           continue;
         case TRAILER_LINE: {
-          // Scan to the CR of this line; the line is validated whole when it ends.
+          // The line is taken up to its CR in as few pieces as the packets allow, and validated whole.
           let stop = pos;
           while (stop < end && buf[stop] !== CR && buf[stop] !== LF) stop++;
           this.trailerBytes += stop - pos;
@@ -244,21 +263,21 @@ export class ChunkedDecoder implements BodyDecoder {
           this.trailerLine += buf.latin1Slice(pos, stop);
           pos = stop;
           if (stop < end) {
-            if (buf[stop] === LF) return this.fail('ERR_INVALID_TRAILER', 400, 'trailer line ended by bare LF', pos);
+            if (buf[stop] === LF) return this.fail('ERR_INVALID_TRAILER', 400, 'trailer line ended by LF without CR', pos);
             this.state = TRAILER_LF;
             pos++;
           }
           continue;
         }
-        case TRAILER_LF: {
-          if (c !== LF) return this.fail('ERR_INVALID_TRAILER', 400, 'CR without LF in trailer', pos);
-          const error = this.addTrailer(this.trailerLine);
-          if (error !== null) return this.fail(error, 400, 'invalid trailer field', pos);
+        case TRAILER_LF:
+          if (c !== LF) return this.fail('ERR_INVALID_TRAILER', 400, 'CR without LF in a trailer', pos);
+          if (!this.addTrailer(this.trailerLine)) return this.fail('ERR_INVALID_TRAILER', 400, 'invalid trailer field', pos);
+          this.trailerLine = '';
           this.trailerBytes += 2;
+          if (this.trailerBytes > this.maxTrailerSize) return this.fail('ERR_TRAILER_TOO_LARGE', 431, 'trailer section too large', pos);
           this.state = TRAILER_START;
           pos++;
           continue;
-        }
         case END_LF:
           if (c !== LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'CR without LF at the end of the chunked body', pos);
           this.done = true;
@@ -268,14 +287,17 @@ export class ChunkedDecoder implements BodyDecoder {
     return pos;
   }
 
-  private addTrailer(line: string): string | null {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return 'ERR_INVALID_TRAILER';
-    const name = line.slice(0, colon);
-    if (!isToken(name)) return 'ERR_INVALID_TRAILER';
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (!isValidHeaderValue(value)) return 'ERR_INVALID_TRAILER';
-    this.trailers.push(name, value);
-    return null;
+  /** field-line = field-name ":" OWS field-value OWS, with the head's rules (RFC 9112 5, RFC 9110 5.5). */
+  private addTrailer(line: string): boolean {
+    let colon = 0;
+    while (colon < line.length && TOKEN[line.charCodeAt(colon)] === 1) colon++;
+    if (colon === 0 || colon === line.length || line.charCodeAt(colon) !== COLON) return false;
+    let vs = colon + 1;
+    let ve = line.length;
+    while (vs < ve && (line.charCodeAt(vs) === SP || line.charCodeAt(vs) === HTAB)) vs++;
+    while (ve > vs && (line.charCodeAt(ve - 1) === SP || line.charCodeAt(ve - 1) === HTAB)) ve--;
+    for (let i = vs; i < ve; i++) if (FIELD_VALUE[line.charCodeAt(i)] === 0) return false;
+    this.trailers.push(line.slice(0, colon), line.slice(vs, ve));
+    return true;
   }
 }

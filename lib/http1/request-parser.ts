@@ -1,13 +1,13 @@
-// The request head parser (RFC 9112 2-3, 5-6): bytes in, a RequestHead or a ProtocolError out.
-// Resumable line by line, so a head that arrives one byte per packet costs O(n), and every limit
-// fires as soon as it is crossed, even before the head is complete.
+// The request head parser (RFC 9112 2-3, 5-6; RFC 9110 7-10 for the fields that frame a message):
+// bytes in, a RequestHead or a ProtocolError out. Resumable byte by byte, so a head that arrives one
+// byte per packet is examined once, and every limit fires at the byte that crosses it.
 
 import './buffer-methods.js';
 import { FIELD_VALUE, TARGET, TOKEN } from './header-validation.js';
 import { ProtocolError } from './protocol-error.js';
 
 export interface ParserLimits {
-  /** Total head bytes including the request line and CRLFs -> 431. */
+  /** Total head bytes including the request line, every CRLF and the final empty line -> 431. */
   maxHeaderSize: number;
   /** Header field lines -> 431. */
   maxHeaderCount: number;
@@ -22,78 +22,209 @@ export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
 });
 
 export class RequestHead {
+  /** As sent: methods are case-sensitive (RFC 9110 9.1). */
   method = '';
   target = '';
   versionMinor = 1;
   /** Flat [name, value, ...]; names as sent, values without surrounding SP/HTAB. */
   rawHeaders: string[] = [];
+  /** null only when an HTTP/1.0 request has no Host. */
   host: string | null = null;
-  /** -1 when absent. */
+  /** -1 when there is no Content-Length. */
   contentLength = -1;
   chunked = false;
   keepAlive = true;
   expectContinue = false;
-  /** The Upgrade value when Connection lists "upgrade", else null. */
+  /** The Upgrade value when Connection lists "upgrade", else null (RFC 9110 7.8). */
   upgrade: string | null = null;
+  /** Bytes of the head, including any ignored leading empty lines and the final CRLF. */
   headBytes = 0;
 }
 
-/** RFC 9112 2.2: ignore at least one empty line before the request line; more is not a client. */
+/** RFC 9112 2.2 asks servers to ignore at least one empty line before the request line; a few cover
+ * every client that sends a stray CRLF after a body, more than that is not an HTTP client. */
 const MAX_LEADING_EMPTY_LINES = 4;
-/** Method and version around the target: "OPTIONS " .. " HTTP/1.1" fits in this with room for long extension methods. */
-const REQUEST_LINE_SLACK = 64;
+/** 15 decimal digits stay exact in a double and allow bodies up to ~1 PB; longer is refused as invalid. */
+const MAX_CONTENT_LENGTH_DIGITS = 15;
 
 const CR = 13;
 const LF = 10;
 const SP = 32;
 const HTAB = 9;
 const COLON = 58;
+const COMMA = 44;
+const SLASH = 47;
+const STAR = 42;
 
-// Interned method strings: the common methods cost no allocation.
-const METHODS = ['GET', 'PUT', 'POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'];
+// Where the scan stands inside the current line. Positions before it are known good; when a line is
+// incomplete the phase and the marks survive until the caller presents the same bytes again.
+const LINE_START = 0; // before the request line: an empty line (RFC 9112 2.2) or the method
+const EMPTY_LF = 1; // CR of a leading empty line seen
+const RL_METHOD = 2;
+const RL_TARGET = 3;
+const RL_VERSION = 4;
+const RL_LF = 5;
+const F_START = 6; // a field line, or the CR of the empty line that ends the head
+const F_NAME = 7;
+const F_OWS = 8;
+const F_VALUE = 9;
+const F_LF = 10;
+const END_LF = 11;
 
-function methodString(buf: Buffer, start: number, end: number): string {
-  for (const m of METHODS) {
-    if (m.length !== end - start) continue;
-    let i = 0;
-    while (i < m.length && buf[start + i] === m.charCodeAt(i)) i++;
-    if (i === m.length) return m;
-  }
-  return buf.latin1Slice(start, end);
+/** Offsets of the field lines completed during one execute() call: [nameStart, nameEnd, valueStart,
+ * valueEnd] each. Shared by every parser: execute() is synchronous and consumes them before returning. */
+let spans = new Int32Array(256);
+
+function growSpans(): void {
+  const next = new Int32Array(spans.length * 2);
+  next.set(spans);
+  spans = next;
 }
 
-/** Case-insensitive comparison of buf[start..] with a lower-case ASCII name, without making a string. */
-function nameIs(buf: Buffer, start: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    // | 0x20 folds A-Z onto a-z and leaves "-" alone; the caller checked the length.
-    if ((buf[start + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+/** Common methods come back as interned literals, so `method === 'GET'` is a pointer compare. */
+function methodString(buf: Buffer, s: number, e: number): string {
+  const c0 = buf[s]!;
+  switch (e - s) {
+    case 3:
+      if (buf[s + 1] === 0x45 && buf[s + 2] === 0x54) {
+        if (c0 === 0x47) return 'GET';
+        if (c0 === 0x50) return 'PUT';
+      }
+      break;
+    case 4:
+      if (c0 === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54) return 'POST';
+      if (c0 === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44) return 'HEAD';
+      break;
+    case 5:
+      if (bytesAre(buf, s, 'PATCH')) return 'PATCH';
+      if (bytesAre(buf, s, 'TRACE')) return 'TRACE';
+      break;
+    case 6:
+      if (bytesAre(buf, s, 'DELETE')) return 'DELETE';
+      break;
+    case 7:
+      if (bytesAre(buf, s, 'OPTIONS')) return 'OPTIONS';
+      if (bytesAre(buf, s, 'CONNECT')) return 'CONNECT';
+      break;
   }
+  return buf.latin1Slice(s, e);
+}
+
+function bytesAre(buf: Buffer, s: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (buf[s + i] !== text.charCodeAt(i)) return false;
   return true;
 }
 
-function fail(code: string, status: number, message: string): ProtocolError {
-  return new ProtocolError(code, status, message);
+/** Case-insensitive match of buf[s..] against a lower-case name or token; the caller checked the length.
+ * `| 0x20` folds A-Z onto a-z; the only other bytes it maps onto [a-z0-9-] are CTLs, which never reach
+ * here because names are tchars and values were validated. */
+function lowerIs(buf: Buffer, s: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((buf[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+// One element of a comma-separated list (RFC 9110 5.6.1), found by nextElement(): OWS trimmed, may be empty.
+let elStart = 0;
+let elEnd = 0;
+
+/** Sets elStart/elEnd to the next element of buf[pos, end) and returns the position after its comma
+ * (end + 1 after the last element), so `for (p = vs; p <= ve;) p = nextElement(buf, p, ve)` visits every element. */
+function nextElement(buf: Buffer, pos: number, end: number): number {
+  while (pos < end && (buf[pos] === SP || buf[pos] === HTAB)) pos++;
+  elStart = pos;
+  while (pos < end && buf[pos] !== COMMA) pos++;
+  let e = pos;
+  while (e > elStart && (buf[e - 1] === SP || buf[e - 1] === HTAB)) e--;
+  elEnd = e;
+  return pos + 1;
+}
+
+function elementIs(buf: Buffer, lower: string): boolean {
+  return elEnd - elStart === lower.length && lowerIs(buf, elStart, lower);
+}
+
+/** 1 or 0 for HTTP/1.1 and HTTP/1.0, -2 for another well-formed version (505), -1 for anything else (400). */
+function parseVersion(buf: Buffer, s: number, e: number): number {
+  // "HTTP" is case-sensitive (RFC 9112 2.3); HTTP-version = HTTP-name "/" DIGIT "." DIGIT.
+  if (e - s !== 8 || buf[s] !== 0x48 || buf[s + 1] !== 0x54 || buf[s + 2] !== 0x54 || buf[s + 3] !== 0x50 || buf[s + 4] !== SLASH) {
+    return -1;
+  }
+  const major = buf[s + 5]! - 0x30;
+  const minor = buf[s + 7]! - 0x30;
+  if (major < 0 || major > 9 || buf[s + 6] !== 0x2e || minor < 0 || minor > 9) return -1;
+  return major === 1 && minor <= 1 ? minor : -2;
+}
+
+/** RFC 9112 3.2: origin-form, absolute-form (http/https), asterisk-form only for OPTIONS, authority-form
+ * only and always for CONNECT. Returns a message when the form is wrong. */
+function targetFormError(buf: Buffer, method: string, s: number, e: number): string | null {
+  const first = buf[s];
+  if (method === 'CONNECT') return isAuthorityForm(buf, s, e) ? null : 'CONNECT needs an authority-form target (host:port)';
+  if (first === SLASH) return null;
+  if (first === STAR && e - s === 1) return method === 'OPTIONS' ? null : 'asterisk-form is only for OPTIONS';
+  // absolute-form: "http://" or "https://" (schemes are case-insensitive, RFC 3986 3.1) and a non-empty authority.
+  let p = s;
+  if (e - p > 4 && lowerIs(buf, p, 'http')) {
+    p += 4;
+    if ((buf[p]! | 0x20) === 0x73) p++;
+    if (e - p > 3 && buf[p] === COLON && buf[p + 1] === SLASH && buf[p + 2] === SLASH) {
+      const a = buf[p + 3];
+      if (a !== SLASH && a !== 0x3f && a !== 0x23) return null;
+    }
+  }
+  return 'request-target is not origin-form or absolute-form';
+}
+
+/** authority-form = uri-host ":" port, with a non-empty host and port (RFC 9112 3.2.3, RFC 9110 9.3.6). */
+function isAuthorityForm(buf: Buffer, s: number, e: number): boolean {
+  let colon = -1;
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c === SLASH || c === 0x3f || c === 0x23 || c === 0x40) return false;
+    if (c === COLON) colon = i;
+  }
+  if (colon <= s || colon === e - 1) return false;
+  for (let i = colon + 1; i < e; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+  return true;
 }
 
 export class RequestParser {
   head: RequestHead | null = null;
   error: ProtocolError | null = null;
   private readonly limits: ParserLimits;
-  private building: RequestHead | null = null;
+  /** Bytes of complete lines of the current head. */
   private bytes = 0;
+  /** Bytes of the incomplete line already examined (the caller presents them again). */
+  private partial = 0;
+  private phase = LINE_START;
+  // Marks inside the incomplete line, relative to its start: method end / name end, target end / value start, value end.
+  private mark1 = 0;
+  private mark2 = 0;
+  private mark3 = 0;
   private emptyLines = 0;
-  private headerCount = 0;
-  // Framing and connection state gathered from the fields as they arrive.
+  private fieldCount = 0;
+  // The head under construction.
+  private method = '';
+  private target = '';
+  private versionMinor = 1;
+  private rawHeaders: string[] = [];
+  // Framing and connection state, gathered from the bytes of the fields as they complete.
   private hostCount = 0;
-  private contentLength: string | null = null;
-  private transferCodings: string[] | null = null;
+  private hostIndex = -1;
+  private upgradeIndex = -1;
+  private upgradeCount = 0;
+  private contentLength = -1;
+  private transferEncoding = false;
+  private chunkedCount = 0;
+  private lastCodingChunked = false;
+  private otherCoding = false;
   private connectionClose = false;
   private connectionKeepAlive = false;
   private connectionUpgrade = false;
-  private expect: string | null = null;
-  private upgradeValue: string | null = null;
+  private expectContinue = false;
+  private expectOther = false;
 
-  /** A complete limits object is kept by reference, so a server's connections share one. */
+  /** A complete limits object is kept by reference, so all of a server's connections share one. */
   constructor(limits: Partial<ParserLimits> = DEFAULT_PARSER_LIMITS) {
     this.limits =
       limits.maxHeaderSize !== undefined && limits.maxHeaderCount !== undefined && limits.maxUriLength !== undefined
@@ -101,280 +232,420 @@ export class RequestParser {
         : { ...DEFAULT_PARSER_LIMITS, ...limits };
   }
 
-  /** Bytes of complete lines of the current head consumed so far. */
+  /** Bytes of the current head seen so far (0 when nothing of the next request has arrived). */
   get pendingBytes(): number {
-    return this.bytes;
+    return this.bytes + this.partial;
   }
 
   reset(): void {
     this.head = null;
     this.error = null;
-    this.building = null;
     this.bytes = 0;
+    this.partial = 0;
+    this.phase = LINE_START;
+    this.mark1 = this.mark2 = this.mark3 = 0;
     this.emptyLines = 0;
-    this.headerCount = 0;
+    this.fieldCount = 0;
+    this.method = '';
+    this.target = '';
+    this.versionMinor = 1;
+    this.rawHeaders = [];
     this.hostCount = 0;
-    this.contentLength = null;
-    this.transferCodings = null;
+    this.hostIndex = -1;
+    this.upgradeIndex = -1;
+    this.upgradeCount = 0;
+    this.contentLength = -1;
+    this.transferEncoding = false;
+    this.chunkedCount = 0;
+    this.lastCodingChunked = false;
+    this.otherCoding = false;
     this.connectionClose = false;
     this.connectionKeepAlive = false;
     this.connectionUpgrade = false;
-    this.expect = null;
-    this.upgradeValue = null;
+    this.expectContinue = false;
+    this.expectOther = false;
   }
 
   execute(buf: Buffer, start: number, end: number): number {
     if (this.error !== null) return -1;
     if (this.head !== null) return 0;
-    const limits = this.limits;
-    let pos = start;
+    const maxHeaderSize = this.limits.maxHeaderSize;
+    // Tables in locals: imported bindings are live module cells, loaded again on every access.
+    const token = TOKEN;
+    const targetChars = TARGET;
+    const fieldValue = FIELD_VALUE;
+    let phase = this.phase;
+    let i = start + this.partial;
+    if (i > end) {
+      // Fewer bytes than were seen before: not the contract, so scan the line again from its start.
+      i = start;
+      phase = phase < F_START ? LINE_START : F_START;
+    }
+    let ls = start; // start of the current line
+    let m1 = start + this.mark1;
+    let m2 = start + this.mark2;
+    let m3 = start + this.mark3;
+    let c = 0;
+    let n = 0; // field lines completed in this call, offsets in `spans`
+    let cutStart = -1; // first byte of the strings to cut from buf in this call
+    let cutEnd = -1;
+    let targetEnd = -1; // end of the target when the request line completed in this call
+
     for (;;) {
-      let lf = pos < end ? buf.indexOf(LF, pos) : -1;
-      if (lf >= end) lf = -1;
-      if (lf === -1) {
-        // Incomplete line: the limits apply to what is buffered, not only to complete lines.
-        const partial = end - pos;
-        if (this.building === null && partial > limits.maxUriLength + REQUEST_LINE_SLACK) {
-          return this.failWith(fail('ERR_URI_TOO_LONG', 414, 'request line too long'));
+      // The last position this line may reach before the head exceeds maxHeaderSize: every error found
+      // past it is reported as 431, so the outcome never depends on how the bytes were split.
+      const last = ls + (maxHeaderSize - this.bytes) - 1;
+
+      if (phase === LINE_START) {
+        if (i === end) break;
+        c = buf[i]!;
+        if (c === CR) {
+          phase = EMPTY_LF;
+          i++;
+        } else if (c === LF) {
+          return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+        } else {
+          phase = RL_METHOD;
         }
-        if (this.bytes + partial > limits.maxHeaderSize) {
-          return this.failWith(fail('ERR_HEAD_TOO_LARGE', 431, 'request head too large'));
+      }
+      if (phase === EMPTY_LF) {
+        if (i === end) break;
+        if (buf[i] !== LF) return this.failAt(i, last, 'ERR_BARE_CR', 400, 'CR not followed by LF');
+        if (i > last) return this.tooLarge();
+        if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) {
+          return this.failAt(i, last, 'ERR_TOO_MANY_EMPTY_LINES', 400, 'too many empty lines before the request line');
         }
-        return pos - start;
+        this.bytes += i + 1 - ls;
+        ls = ++i;
+        phase = LINE_START;
+        continue;
       }
-      if (lf === pos || buf[lf - 1] !== CR) {
-        return this.failWith(fail('ERR_BARE_LF', 400, 'line terminated by LF without CR'));
+
+      if (phase === RL_METHOD) {
+        while (i < end && token[buf[i]!] === 1) i++;
+        if (i === end) break;
+        c = buf[i]!;
+        if (c !== SP || i === ls) {
+          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+          if (c === CR && i > ls) return this.failAt(i, last, 'ERR_INVALID_REQUEST_LINE', 400, 'request line without target and version');
+          return this.failAt(i, last, 'ERR_INVALID_METHOD', 400, 'method is not a token followed by one SP');
+        }
+        m1 = i++;
+        phase = RL_TARGET;
       }
-      const lineEnd = lf - 1;
-      this.bytes += lf + 1 - pos;
-      let error: ProtocolError | null = null;
-      if (this.building === null) {
-        if (lineEnd === pos) {
-          if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) {
-            return this.failWith(fail('ERR_TOO_MANY_EMPTY_LINES', 400, 'too many empty lines before the request line'));
+      if (phase === RL_TARGET) {
+        const ts = m1 + 1;
+        // A target byte at `over` makes the target one byte longer than allowed.
+        const over = ts + this.limits.maxUriLength;
+        const stop = end <= over ? end : over + 1;
+        while (i < stop && targetChars[buf[i]!] === 1) i++;
+        if (i > over) return this.failAt(over, last, 'ERR_URI_TOO_LONG', 414, 'request-target too long');
+        if (i === end) break;
+        c = buf[i]!;
+        if (c !== SP || i === ts) {
+          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+          if (c === CR) return this.failAt(i, last, 'ERR_INVALID_REQUEST_LINE', 400, 'request line without HTTP version');
+          return this.failAt(i, last, 'ERR_INVALID_TARGET', 400, i === ts ? 'empty request-target' : 'invalid byte in request-target');
+        }
+        m2 = i++;
+        phase = RL_VERSION;
+      }
+      if (phase === RL_VERSION) {
+        const vs = m2 + 1;
+        // "HTTP/x.y" is 8 bytes; a ninth byte before CR already makes it malformed.
+        const stop = end <= vs + 8 ? end : vs + 9;
+        while (i < stop && (c = buf[i]!) !== CR && c !== LF) i++;
+        if (i > vs + 8) return this.failAt(vs + 8, last, 'ERR_INVALID_VERSION', 400, 'malformed HTTP version');
+        if (i === end) break;
+        if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+        const minor = parseVersion(buf, vs, i);
+        if (minor < 0) {
+          return minor === -2
+            ? this.failAt(i, last, 'ERR_UNSUPPORTED_VERSION', 505, 'HTTP version not supported')
+            : this.failAt(i, last, 'ERR_INVALID_VERSION', 400, 'malformed HTTP version');
+        }
+        this.versionMinor = minor;
+        i++;
+        phase = RL_LF;
+      }
+      if (phase === RL_LF) {
+        if (i === end) break;
+        if (buf[i] !== LF) return this.failAt(i, last, 'ERR_BARE_CR', 400, 'CR not followed by LF');
+        if (i > last) return this.tooLarge();
+        const method = methodString(buf, ls, m1);
+        const formError = targetFormError(buf, method, m1 + 1, m2);
+        if (formError !== null) return this.failAt(i, last, 'ERR_INVALID_TARGET', 400, formError);
+        this.method = method;
+        cutStart = m1 + 1;
+        targetEnd = cutEnd = m2;
+        this.bytes += i + 1 - ls;
+        ls = ++i;
+        phase = F_START;
+        continue;
+      }
+
+      if (phase === F_START) {
+        if (i === end) break;
+        c = buf[i]!;
+        if (c === CR) {
+          phase = END_LF;
+          i++;
+        } else if (c === SP || c === HTAB) {
+          return this.failAt(i, last, 'ERR_OBS_FOLD', 400, 'obsolete line folding is not accepted');
+        } else if (c === LF) {
+          return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+        } else {
+          phase = F_NAME;
+        }
+      }
+      if (phase === END_LF) {
+        if (i === end) break;
+        if (buf[i] !== LF) return this.failAt(i, last, 'ERR_BARE_CR', 400, 'CR not followed by LF');
+        if (i > last) return this.tooLarge();
+        this.bytes += i + 1 - ls;
+        this.partial = 0;
+        if (cutStart >= 0) this.cut(buf, n, cutStart, cutEnd, targetEnd);
+        return this.finish(i, last) ? i + 1 - start : -1;
+      }
+      if (phase === F_NAME) {
+        while (i < end && token[buf[i]!] === 1) i++;
+        if (i === end) break;
+        c = buf[i]!;
+        if (c !== COLON || i === ls) {
+          if (i > ls && (c === SP || c === HTAB)) {
+            return this.failAt(i, last, 'ERR_WHITESPACE_BEFORE_COLON', 400, 'whitespace between field name and colon');
           }
-          pos = lf + 1;
-          continue;
+          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+          return this.failAt(i, last, 'ERR_INVALID_HEADER_NAME', 400, i === ls ? 'empty or invalid field name' : 'field name is not a token followed by a colon');
         }
-        error = this.parseRequestLine(buf, pos, lineEnd);
-        if (error === null && this.bytes > limits.maxHeaderSize) error = fail('ERR_HEAD_TOO_LARGE', 431, 'request head too large');
-      } else if (lineEnd === pos) {
-        error = this.finish();
-        if (error !== null) return this.failWith(error);
-        const head = this.building;
-        head.headBytes = this.bytes;
-        this.head = head;
-        return lf + 1 - start;
-      } else {
-        if (this.bytes > limits.maxHeaderSize) error = fail('ERR_HEAD_TOO_LARGE', 431, 'request head too large');
-        else error = this.parseFieldLine(buf, pos, lineEnd);
+        m1 = i++;
+        phase = F_OWS;
       }
-      if (error !== null) return this.failWith(error);
-      pos = lf + 1;
+      if (phase === F_OWS) {
+        while (i < end && ((c = buf[i]!) === SP || c === HTAB)) i++;
+        if (i === end) break;
+        m2 = i;
+        phase = F_VALUE;
+      }
+      if (phase === F_VALUE) {
+        while (i < end && fieldValue[buf[i]!] === 1) i++;
+        if (i === end) break;
+        c = buf[i]!;
+        if (c !== CR) {
+          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+          return this.failAt(i, last, 'ERR_INVALID_HEADER_VALUE', 400, 'invalid byte in field value');
+        }
+        // Trailing OWS is not part of the value (RFC 9110 5.5).
+        m3 = i;
+        while (m3 > m2 && ((c = buf[m3 - 1]!) === SP || c === HTAB)) m3--;
+        i++;
+        phase = F_LF;
+      }
+      // phase === F_LF
+      if (i === end) break;
+      if (buf[i] !== LF) return this.failAt(i, last, 'ERR_INVALID_HEADER_VALUE', 400, 'CR not followed by LF in field value');
+      if (i > last) return this.tooLarge();
+      if (++this.fieldCount > this.limits.maxHeaderCount) return this.failAt(i, last, 'ERR_TOO_MANY_HEADERS', 431, 'too many header fields');
+      if (!this.onField(buf, ls, m1, m2, m3, i, last)) return -1;
+      const k = n << 2;
+      if (k + 4 > spans.length) growSpans();
+      spans[k] = ls;
+      spans[k + 1] = m1;
+      spans[k + 2] = m2;
+      spans[k + 3] = cutEnd = m3;
+      n++;
+      if (cutStart < 0) cutStart = ls;
+      this.bytes += i + 1 - ls;
+      ls = ++i;
+      phase = F_START;
+    }
+
+    // Out of bytes in the middle of a line: keep its progress, cut strings for the lines completed so far.
+    if (end > ls + (maxHeaderSize - this.bytes) - 1) return this.tooLarge();
+    this.phase = phase;
+    this.partial = i - ls;
+    this.mark1 = m1 - ls;
+    this.mark2 = m2 - ls;
+    this.mark3 = m3 - ls;
+    if (cutStart >= 0) this.cut(buf, n, cutStart, cutEnd, targetEnd);
+    return ls - start;
+  }
+
+  /** One latin1Slice for the target and all field lines completed in this call; the strings handed out
+   * are slices of it, which costs no further copies of the bytes and no further calls into C++. */
+  private cut(buf: Buffer, n: number, cutStart: number, cutEnd: number, targetEnd: number): void {
+    const text = buf.latin1Slice(cutStart, cutEnd);
+    if (targetEnd >= 0) this.target = n === 0 ? text : text.slice(0, targetEnd - cutStart);
+    let raw = this.rawHeaders;
+    let j = raw.length;
+    // Sized once: growing by push() costs more than the slices themselves.
+    if (j === 0) raw = this.rawHeaders = new Array<string>(n << 1);
+    else raw.length = j + (n << 1);
+    for (let k = 0; k < n << 2; k += 4) {
+      raw[j++] = text.slice(spans[k]! - cutStart, spans[k + 1]! - cutStart);
+      raw[j++] = text.slice(spans[k + 2]! - cutStart, spans[k + 3]! - cutStart);
     }
   }
 
-  private failWith(error: ProtocolError): number {
-    this.error = error;
+  private tooLarge(): number {
+    this.error = new ProtocolError('ERR_HEAD_TOO_LARGE', 431, 'request head larger than maxHeaderSize');
     return -1;
   }
 
-  private parseRequestLine(buf: Buffer, start: number, end: number): ProtocolError | null {
-    let sp1 = start;
-    while (sp1 < end && TOKEN[buf[sp1]!] === 1) sp1++;
-    if (sp1 === start) return fail('ERR_INVALID_METHOD', 400, 'missing or invalid method');
-    if (sp1 === end || buf[sp1] !== SP) {
-      return fail(sp1 === end ? 'ERR_INVALID_REQUEST_LINE' : 'ERR_INVALID_METHOD', 400, 'invalid request line');
-    }
-    const targetStart = sp1 + 1;
-    let sp2 = targetStart;
-    while (sp2 < end && TARGET[buf[sp2]!] === 1) sp2++;
-    const targetLength = sp2 - targetStart;
-    if (targetLength > this.limits.maxUriLength) return fail('ERR_URI_TOO_LONG', 414, 'request-target too long');
-    if (targetLength === 0) return fail('ERR_INVALID_TARGET', 400, 'empty request-target');
-    if (sp2 === end) return fail('ERR_INVALID_REQUEST_LINE', 400, 'request line without HTTP version');
-    if (buf[sp2] !== SP) return fail('ERR_INVALID_TARGET', 400, 'invalid byte in request-target');
-    const versionStart = sp2 + 1;
-    const versionMinor = parseVersion(buf, versionStart, end);
-    if (versionMinor < 0) {
-      return versionMinor === -2
-        ? fail('ERR_UNSUPPORTED_VERSION', 505, 'HTTP version not supported')
-        : fail('ERR_INVALID_VERSION', 400, 'malformed HTTP version');
-    }
-    const method = methodString(buf, start, sp1);
-    const target = buf.latin1Slice(targetStart, sp2);
-    const formError = checkTargetForm(method, target);
-    if (formError !== null) return formError;
-    const head = new RequestHead();
-    head.method = method;
-    head.target = target;
-    head.versionMinor = versionMinor;
-    this.building = head;
-    return null;
+  /** An error found at `pos`: when the line already ran past the size limit there, the limit came first. */
+  private failAt(pos: number, last: number, code: string, status: number, message: string): number {
+    if (pos > last) return this.tooLarge();
+    this.error = new ProtocolError(code, status, message);
+    return -1;
   }
 
-  private parseFieldLine(buf: Buffer, start: number, end: number): ProtocolError | null {
-    const first = buf[start]!;
-    if (first === SP || first === HTAB) return fail('ERR_OBS_FOLD', 400, 'obsolete line folding is not accepted');
-    let colon = start;
-    while (colon < end && TOKEN[buf[colon]!] === 1) colon++;
-    if (colon === end || buf[colon] !== COLON) {
-      const c = buf[colon];
-      if (colon > start && (c === SP || c === HTAB)) return fail('ERR_WHITESPACE_BEFORE_COLON', 400, 'whitespace between field name and colon');
-      return fail('ERR_INVALID_HEADER_NAME', 400, 'invalid header field name');
-    }
-    if (colon === start) return fail('ERR_INVALID_HEADER_NAME', 400, 'empty header field name');
-    if (++this.headerCount > this.limits.maxHeaderCount) return fail('ERR_TOO_MANY_HEADERS', 431, 'too many header fields');
-    let vs = colon + 1;
-    let ve = end;
-    while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
-    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-    for (let i = vs; i < ve; i++) {
-      if (FIELD_VALUE[buf[i]!] === 0) return fail('ERR_INVALID_HEADER_VALUE', 400, 'invalid byte in header field value');
-    }
-    const name = buf.latin1Slice(start, colon);
-    const value = buf.latin1Slice(vs, ve);
-    this.building!.rawHeaders.push(name, value);
-    switch (colon - start) {
+  /** failAt() for the helpers that answer whether parsing may go on. */
+  private reject(pos: number, last: number, code: string, status: number, message: string): false {
+    this.failAt(pos, last, code, status, message);
+    return false;
+  }
+
+  /** Fields that frame the message or steer the connection, recognised by length, then bytes (no lower-casing). */
+  private onField(buf: Buffer, ns: number, ne: number, vs: number, ve: number, pos: number, last: number): boolean {
+    switch (ne - ns) {
       case 4:
-        if (nameIs(buf, start, 'host')) return this.onHost(value);
+        if (lowerIs(buf, ns, 'host')) {
+          // RFC 9112 3.2: exactly one Host; a second one is ambiguous about the authority.
+          if (++this.hostCount > 1) return this.reject(pos, last, 'ERR_DUPLICATE_HOST', 400, 'more than one Host field');
+          for (let i = vs; i < ve; i++) {
+            if (buf[i]! < 0x21 || buf[i]! > 0x7e) return this.reject(pos, last, 'ERR_INVALID_HOST', 400, 'invalid byte in Host');
+          }
+          this.hostIndex = this.fieldCount - 1;
+        }
         break;
       case 6:
-        if (nameIs(buf, start, 'expect')) this.expect = this.expect === null ? value : `${this.expect},${value}`;
+        if (lowerIs(buf, ns, 'expect')) {
+          for (let p = vs; p <= ve; ) {
+            p = nextElement(buf, p, ve);
+            if (elementIs(buf, '100-continue')) this.expectContinue = true;
+            else if (elEnd > elStart) this.expectOther = true;
+          }
+        }
         break;
       case 7:
-        if (nameIs(buf, start, 'upgrade')) this.upgradeValue = value;
+        if (lowerIs(buf, ns, 'upgrade')) {
+          if (this.upgradeCount++ === 0) this.upgradeIndex = this.fieldCount - 1;
+        }
         break;
       case 10:
-        if (nameIs(buf, start, 'connection')) this.onConnection(value);
+        if (lowerIs(buf, ns, 'connection')) {
+          for (let p = vs; p <= ve; ) {
+            p = nextElement(buf, p, ve);
+            switch (elEnd - elStart) {
+              case 5:
+                if (lowerIs(buf, elStart, 'close')) this.connectionClose = true;
+                break;
+              case 7:
+                if (lowerIs(buf, elStart, 'upgrade')) this.connectionUpgrade = true;
+                break;
+              case 10:
+                if (lowerIs(buf, elStart, 'keep-alive')) this.connectionKeepAlive = true;
+                break;
+            }
+          }
+        }
         break;
       case 14:
-        if (nameIs(buf, start, 'content-length')) return this.onContentLength(value);
+        if (lowerIs(buf, ns, 'content-length')) return this.onContentLength(buf, vs, ve, pos, last);
         break;
       case 17:
-        if (nameIs(buf, start, 'transfer-encoding')) this.onTransferEncoding(value);
+        if (lowerIs(buf, ns, 'transfer-encoding')) {
+          this.transferEncoding = true;
+          for (let p = vs; p <= ve; ) {
+            p = nextElement(buf, p, ve);
+            if (elementIs(buf, 'chunked')) {
+              this.chunkedCount++;
+              this.lastCodingChunked = true;
+            } else if (elEnd > elStart) {
+              this.otherCoding = true;
+              this.lastCodingChunked = false;
+            }
+          }
+        }
         break;
     }
-    return null;
+    return true;
   }
 
-  private onHost(value: string): ProtocolError | null {
-    if (++this.hostCount > 1) return fail('ERR_DUPLICATE_HOST', 400, 'more than one Host field');
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      if (c < 0x21 || c > 0x7e) return fail('ERR_INVALID_HOST', 400, 'invalid Host');
-    }
-    this.building!.host = value;
-    return null;
-  }
-
-  private onConnection(value: string): void {
-    const lower = value.toLowerCase();
-    // The two values nearly every client sends, without splitting.
-    if (lower === 'keep-alive') {
-      this.connectionKeepAlive = true;
-      return;
-    }
-    if (lower === 'close') {
-      this.connectionClose = true;
-      return;
-    }
-    for (const raw of lower.split(',')) {
-      const token = raw.trim().toLowerCase();
-      if (token === 'close') this.connectionClose = true;
-      else if (token === 'keep-alive') this.connectionKeepAlive = true;
-      else if (token === 'upgrade') this.connectionUpgrade = true;
-    }
-  }
-
-  /** RFC 9110 8.6: a list of identical values, or repeated identical fields, is one length; anything else is an error. */
-  private onContentLength(value: string): ProtocolError | null {
-    for (const raw of value.split(',')) {
-      const part = raw.trim();
-      if (part.length === 0 || part.length > 15) return fail('ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
-      for (let i = 0; i < part.length; i++) {
-        const c = part.charCodeAt(i);
-        if (c < 0x30 || c > 0x39) return fail('ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
+  /** RFC 9112 6.3 and RFC 9110 8.6: 1*DIGIT; a list of identical values, or repeated identical fields,
+   * is one length; signs, empty elements and differing values are errors. */
+  private onContentLength(buf: Buffer, vs: number, ve: number, pos: number, last: number): boolean {
+    for (let p = vs; p <= ve; ) {
+      p = nextElement(buf, p, ve);
+      const s = elStart;
+      const e = elEnd;
+      if (e === s || e - s > MAX_CONTENT_LENGTH_DIGITS) {
+        return this.reject(pos, last, 'ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
       }
-      // Leading zeros compare by value: "05" and "5" are the same length.
-      const normal = String(Number(part));
-      if (this.contentLength !== null && this.contentLength !== normal) {
-        return fail('ERR_CONFLICTING_CONTENT_LENGTH', 400, 'conflicting Content-Length values');
+      let value = 0;
+      for (let i = s; i < e; i++) {
+        const d = buf[i]! - 0x30;
+        if (d < 0 || d > 9) return this.reject(pos, last, 'ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
+        value = value * 10 + d;
       }
-      this.contentLength = normal;
+      if (this.contentLength >= 0 && this.contentLength !== value) {
+        return this.reject(pos, last, 'ERR_CONFLICTING_CONTENT_LENGTH', 400, 'conflicting Content-Length values');
+      }
+      this.contentLength = value;
     }
-    return null;
+    return true;
   }
 
-  private onTransferEncoding(value: string): void {
-    const codings = (this.transferCodings ??= []);
-    for (const raw of value.split(',')) {
-      const coding = raw.trim().toLowerCase();
-      if (coding.length > 0) codings.push(coding);
+  /** The rules that need the whole head; `pos` is the LF that ended it. */
+  private finish(pos: number, last: number): boolean {
+    const http11 = this.versionMinor === 1;
+    if (http11 && this.hostCount === 0) return this.reject(pos, last, 'ERR_MISSING_HOST', 400, 'HTTP/1.1 request without Host');
+    let chunked = false;
+    if (this.transferEncoding) {
+      // RFC 9112 6.1 and 6.3: both framings together is how requests are smuggled past a proxy that
+      // frames by the other one; refuse instead of choosing.
+      if (this.contentLength >= 0) {
+        return this.reject(pos, last, 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 400, 'Content-Length together with Transfer-Encoding');
+      }
+      // RFC 9112 6.1: an HTTP/1.0 peer cannot have meant chunked framing; the message may be a smuggling attempt.
+      if (!http11) return this.reject(pos, last, 'ERR_TRANSFER_ENCODING_HTTP10', 400, 'Transfer-Encoding in an HTTP/1.0 request');
+      // RFC 9112 6.3 and 7: chunked exactly once and last, else the length cannot be determined.
+      if (this.chunkedCount > 1) return this.reject(pos, last, 'ERR_CHUNKED_TWICE', 400, 'chunked applied more than once');
+      if (!this.lastCodingChunked) {
+        return this.reject(pos, last, 'ERR_TRANSFER_ENCODING_NOT_CHUNKED', 400, 'the final transfer coding is not chunked');
+      }
+      // RFC 9112 6.1: a server that receives a transfer coding it does not understand answers 501.
+      if (this.otherCoding) return this.reject(pos, last, 'ERR_UNSUPPORTED_TRANSFER_CODING', 501, 'unsupported transfer coding');
+      chunked = true;
     }
-  }
+    // RFC 9110 10.1.1: 100-continue is the only expectation; HTTP/1.0 requests' Expect is ignored.
+    if (http11 && this.expectOther) return this.reject(pos, last, 'ERR_UNSUPPORTED_EXPECTATION', 417, 'unsupported expectation');
 
-  private finish(): ProtocolError | null {
-    const head = this.building!;
-    const http11 = head.versionMinor === 1;
-    if (http11 && this.hostCount === 0) return fail('ERR_MISSING_HOST', 400, 'HTTP/1.1 request without Host');
-    const codings = this.transferCodings;
-    if (codings !== null) {
-      // RFC 9112 6.1 and 6.3: Transfer-Encoding overrides Content-Length, and both together is how
-      // requests are smuggled past a proxy that frames by the other one; refuse instead of choosing.
-      if (this.contentLength !== null) {
-        return fail('ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 400, 'Content-Length together with Transfer-Encoding');
-      }
-      if (!http11) return fail('ERR_TRANSFER_ENCODING_HTTP10', 400, 'Transfer-Encoding in an HTTP/1.0 request');
-      let chunked = 0;
-      for (const coding of codings) if (coding === 'chunked') chunked++;
-      if (chunked > 1) return fail('ERR_CHUNKED_TWICE', 400, 'chunked applied more than once');
-      if (codings.length === 0 || codings[codings.length - 1] !== 'chunked') {
-        return fail('ERR_TRANSFER_ENCODING_NOT_CHUNKED', 400, 'the final transfer coding is not chunked');
-      }
-      if (codings.length > 1) return fail('ERR_UNSUPPORTED_TRANSFER_CODING', 501, `unsupported transfer coding ${codings[0]!}`);
-      head.chunked = true;
-    } else if (this.contentLength !== null) {
-      head.contentLength = Number(this.contentLength);
-    }
+    const head = new RequestHead();
+    head.method = this.method;
+    head.target = this.target;
+    head.versionMinor = this.versionMinor;
+    const raw = this.rawHeaders;
+    head.rawHeaders = raw;
+    if (this.hostIndex >= 0) head.host = raw[this.hostIndex * 2 + 1]!;
+    head.contentLength = this.contentLength;
+    head.chunked = chunked;
+    // RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
     head.keepAlive = http11 ? !this.connectionClose : this.connectionKeepAlive && !this.connectionClose;
-    if (this.expect !== null && http11) {
-      // RFC 9110 10.1.1: 100-continue is the only expectation defined; HTTP/1.0 expectations are ignored.
-      for (const raw of this.expect.split(',')) {
-        const expectation = raw.trim().toLowerCase();
-        if (expectation === '100-continue') head.expectContinue = true;
-        else if (expectation.length > 0) return fail('ERR_UNSUPPORTED_EXPECTATION', 417, 'unsupported expectation');
-      }
+    head.expectContinue = http11 && this.expectContinue;
+    if (this.connectionUpgrade && this.upgradeCount > 0) head.upgrade = this.upgradeValue(raw);
+    head.headBytes = this.bytes;
+    this.head = head;
+    return true;
+  }
+
+  /** The Upgrade value; several Upgrade fields combine into one list (RFC 9110 5.3). */
+  private upgradeValue(raw: string[]): string {
+    let value = raw[this.upgradeIndex * 2 + 1]!;
+    for (let k = this.upgradeIndex * 2 + 2; this.upgradeCount > 1 && k < raw.length; k += 2) {
+      const name = raw[k]!;
+      if (name.length === 7 && name.toLowerCase() === 'upgrade') value = `${value}, ${raw[k + 1]!}`;
     }
-    if (this.connectionUpgrade && this.upgradeValue !== null) head.upgrade = this.upgradeValue;
-    return null;
+    return value;
   }
-}
-
-/** 1 or 0 for HTTP/1.1 and HTTP/1.0, -2 for another well-formed version (505), -1 for garbage (400). */
-function parseVersion(buf: Buffer, start: number, end: number): number {
-  if (end - start !== 8) return -1;
-  // "HTTP/" is case-sensitive (RFC 9112 2.3).
-  if (buf[start] !== 0x48 || buf[start + 1] !== 0x54 || buf[start + 2] !== 0x54 || buf[start + 3] !== 0x50 || buf[start + 4] !== 0x2f) return -1;
-  const major = buf[start + 5]! - 0x30;
-  const minor = buf[start + 7]! - 0x30;
-  if (major < 0 || major > 9 || buf[start + 6] !== 0x2e || minor < 0 || minor > 9) return -1;
-  if (major === 1 && (minor === 1 || minor === 0)) return minor;
-  return -2;
-}
-
-/** RFC 9112 3.2: the four forms, each only where it belongs. */
-function checkTargetForm(method: string, target: string): ProtocolError | null {
-  const first = target.charCodeAt(0);
-  if (first === 0x2f /* / */) return null;
-  if (target === '*') return method === 'OPTIONS' ? null : fail('ERR_INVALID_TARGET', 400, 'asterisk-form is only for OPTIONS');
-  if (method === 'CONNECT') {
-    return target.includes('/') ? fail('ERR_INVALID_TARGET', 400, 'CONNECT needs authority-form') : null;
-  }
-  const scheme = target.indexOf('://');
-  if (scheme > 0) {
-    const name = target.slice(0, scheme).toLowerCase();
-    if ((name === 'http' || name === 'https') && target.length > scheme + 3) return null;
-  }
-  return fail('ERR_INVALID_TARGET', 400, 'invalid request-target');
 }

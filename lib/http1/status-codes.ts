@@ -21,9 +21,12 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
   507: 'Insufficient Storage', 508: 'Loop Detected', 510: 'Not Extended', 511: 'Network Authentication Required',
 });
 
-const LINES: string[] = [];
+/** Status lines by code, built up front for the known codes and on first use for the others. */
+const LINES: Array<string | undefined> = new Array<string | undefined>(1000).fill(undefined);
+for (const code of Object.keys(STATUS_TEXT)) LINES[Number(code)] = `HTTP/1.1 ${code} ${STATUS_TEXT[Number(code)]!}\r\n`;
 
-/** "HTTP/1.1 200 OK\r\n"; unknown codes get an empty reason, which RFC 9112 4 allows. */
+/** "HTTP/1.1 200 OK\r\n". Unknown codes get an empty reason: status-line = HTTP-version SP status-code SP
+ * [ reason-phrase ] CRLF (RFC 9112 4), and clients must not depend on the phrase anyway. */
 export function statusLine(status: number, reason?: string): string {
   if (reason === undefined) {
     const cached = LINES[status];
@@ -33,10 +36,11 @@ export function statusLine(status: number, reason?: string): string {
     throw new UsageError('ERR_INVALID_STATUS', `invalid status code ${String(status)}`);
   }
   if (reason !== undefined) {
-    if (!isValidHeaderValue(reason)) throw new UsageError('ERR_INVALID_STATUS_MESSAGE', 'status message must not contain CR, LF or NUL');
+    // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ): CR or LF here would split the response.
+    if (!isValidHeaderValue(reason)) throw new UsageError('ERR_INVALID_STATUS_MESSAGE', 'status message must not contain CR, LF or other control bytes');
     return `HTTP/1.1 ${status} ${reason}\r\n`;
   }
-  const line = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\n`;
+  const line = `HTTP/1.1 ${status} \r\n`;
   LINES[status] = line;
   return line;
 }
