@@ -19,6 +19,8 @@ if (isMain) {
   const stop = async (): Promise<void> => {
     const result = await app.close({ timeout: 10_000 });
     console.log(`closed: ${result.closedGracefully} gracefully, ${result.forced} forced`);
+    // Profilers and process managers wait for the exit; nothing is left to finish once close() resolved.
+    process.exit(0);
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
