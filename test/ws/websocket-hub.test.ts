@@ -152,7 +152,8 @@ t.test('an upgrade pipelined behind other requests is handled after their respon
 });
 
 t.test('a peer that stops answering pings is terminated', async (t) => {
-  const { app, port } = await start(echo, { webSocket: { pingInterval: 50 } });
+  // 250 ms leaves a healthy client on a busy CI machine ample time to answer each ping.
+  const { app, port } = await start(echo, { webSocket: { pingInterval: 250 } });
   t.teardown(() => app.close({ timeout: 500 }));
   const silent = await open(`ws://127.0.0.1:${port}/echo`, { autoPong: false });
   const healthy = await open(`ws://127.0.0.1:${port}/echo`);
