@@ -56,7 +56,10 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
 }
 
 const pinned = await run('taskset', ['-c', '0', 'true'], 5000).then(() => true, () => false);
-const wrkVersion = (await run('wrk', ['-v'], 5000).catch((e: Error) => e.message)).split('\n')[0]!.trim();
+// `wrk -v` prints its version and then exits with status 1: read the output either way.
+const wrkVersion = await new Promise<string>((resolve) => {
+  execFile('wrk', ['-v'], { timeout: 5000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`.split('\n')[0]!.trim() || 'wrk (version unknown)'));
+});
 
 function startServer(script: string, port: number, ceilingCase: string): Promise<ChildProcess> {
   const env = { ...process.env, PORT: String(port), CASE: ceilingCase, NODE_ENV: 'production' };
