@@ -196,3 +196,30 @@ t.test('trailer section exactly at its limit is accepted', async (t) => {
   const over = run(new ChunkedDecoder({ maxTrailerSize: 9 }), [bytesOf('0\r\nX: 12345\r\n\r\n')]);
   t.same(over.error, { code: 'ERR_TRAILER_TOO_LARGE', status: 431 });
 });
+
+t.test('mutated chunked bodies: the outcome never depends on how the bytes arrive', async (t) => {
+  // A fixed-seed generator keeps the run reproducible; FUZZ_RUNS and FUZZ_SEED run it longer or elsewhere.
+  let seed = Number(process.env.FUZZ_SEED ?? 0x1b873593);
+  const random = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const alphabet = Buffer.from(' \t\r\n:;=,"\\\x00\x7f\xe90129afAFgxX-');
+  const bases = VALID.map((v) => bytesOf(v.text));
+  const limits = { maxTrailerSize: 40, maxChunkLineLength: 24 };
+  const outcome = (r: Decoded): string => (r.error !== null ? r.error.code : JSON.stringify([r.data, r.done, r.trailers, r.consumed]));
+  let mismatches = 0;
+  const runs = Number(process.env.FUZZ_RUNS ?? 1500);
+  for (let k = 0; k < runs; k++) {
+    const bytes = Buffer.from(bases[random(bases.length)]!);
+    for (let m = 1 + random(3); m > 0; m--) bytes[random(bytes.length)] = alphabet[random(alphabet.length)]!;
+    const reference = outcome(run(new ChunkedDecoder(limits), [bytes]));
+    const cut = 1 + random(bytes.length - 1);
+    const split = outcome(run(new ChunkedDecoder(limits), [bytes.subarray(0, cut), bytes.subarray(cut)]));
+    const single = outcome(run(new ChunkedDecoder(limits), oneByOne(bytes)));
+    if (split !== reference || single !== reference) mismatches++;
+  }
+  t.equal(mismatches, 0, `${runs} mutated bodies, whole = split = one byte at a time`);
+});

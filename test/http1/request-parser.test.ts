@@ -314,6 +314,32 @@ t.test('execute honours start and end inside a larger buffer', async (t) => {
   t.equal(parser.head?.target, '/in');
 });
 
+t.test('the re-presented bytes may sit at any offset of a new buffer', async (t) => {
+  const parser = new RequestParser();
+  const first = Buffer.from('GET /x HTTP/1.1\r\nHost: ex');
+  const n = parser.execute(first, 0, first.length);
+  t.equal(n, 17);
+  const second = Buffer.concat([Buffer.from('0123456789'), first.subarray(n), Buffer.from('ample.com\r\nAccept: */*\r\n\r\ntail')]);
+  const m = parser.execute(second, 10, second.length);
+  t.equal(m, second.length - 10 - 4, 'up to the end of the head');
+  t.same(plain(parser.head)?.rawHeaders, ['Host', 'example.com', 'Accept', '*/*']);
+  t.equal(parser.head?.host, 'example.com');
+  t.equal(parser.head?.headBytes, 17 + m);
+});
+
+t.test('fewer bytes than were seen before: the line is scanned again instead of trusted', async (t) => {
+  const parser = new RequestParser();
+  const first = Buffer.from('GET / HTTP/1.1\r\nHost: abc');
+  const n = parser.execute(first, 0, first.length);
+  t.equal(parser.pendingBytes, first.length);
+  const shorter = Buffer.from('Ho');
+  t.equal(parser.execute(shorter, 0, shorter.length), 0);
+  const rest = Buffer.from('Host: a\r\n\r\n');
+  t.equal(parser.execute(rest, 0, rest.length), rest.length);
+  t.equal(parser.head?.host, 'a');
+  t.equal(n, 16);
+});
+
 t.test('pendingBytes counts the bytes of the head seen so far', async (t) => {
   const parser = new RequestParser();
   t.equal(parser.pendingBytes, 0);
@@ -567,3 +593,37 @@ t.test('one parser serves many heads; no state leaks between them', async (t) =>
   t.match(results[0], { chunked: true, keepAlive: false, upgrade: 'x', expectContinue: true });
   t.not(results[1]!.rawHeaders, results[2]!.rawHeaders, 'every head has its own rawHeaders');
 });
+
+t.test('mutated requests: the outcome never depends on how the bytes arrive', async (t) => {
+  // A fixed-seed generator keeps the run reproducible; FUZZ_RUNS and FUZZ_SEED run it longer or elsewhere.
+  let seed = Number(process.env.FUZZ_SEED ?? 0x2545f491);
+  const random = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const alphabet = Buffer.from(' \t\r\n:;,/*"\\\x00\x7f\xe9aAzZ09-.HTTP/1.01.1chunkedcontent-length');
+  const bases = VALID.map((v) => bytesOf(v.text));
+  const limits = { maxHeaderSize: 400, maxHeaderCount: 8, maxUriLength: 120 };
+  const outcome = (r: Fed): string => (r.error !== null ? r.error.code : JSON.stringify([plain(r.head), r.consumed]));
+  let mismatches = 0;
+  let accepted = 0;
+  const runs = Number(process.env.FUZZ_RUNS ?? 1500);
+  for (let k = 0; k < runs; k++) {
+    const bytes = Buffer.from(bases[random(bases.length)]!);
+    for (let m = 1 + random(3); m > 0; m--) bytes[random(bytes.length)] = alphabet[random(alphabet.length)]!;
+    const reference = outcome(feed([bytes], limits));
+    if (reference.startsWith('[')) accepted++;
+    const cut = 1 + random(bytes.length - 1);
+    const cut2 = cut + random(bytes.length - cut);
+    const split = outcome(feed([bytes.subarray(0, cut), bytes.subarray(cut, cut2), bytes.subarray(cut2)], limits));
+    const single = outcome(feed(oneByOne(bytes), limits));
+    if (split !== reference || single !== reference) mismatches++;
+  }
+  t.equal(mismatches, 0, `${runs} mutated requests (${accepted} still accepted), whole = split = one byte at a time`);
+});
+
+function oneByOne(bytes: Buffer): Buffer[] {
+  return [...bytes].map((b) => Buffer.from([b]));
+}
