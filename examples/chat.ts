@@ -1,6 +1,7 @@
 // A small browser chat: GET / serves the page, /chat is its WebSocket; everyone is in one room.
 // `npm run example:chat` serves it on 127.0.0.1:3000 (PORT and HOST override).
 
+import { isMain, serveExample } from './serve-example.js';
 import { createServer, type AppOptions } from '../lib/index.js';
 
 const PAGE = `<!doctype html>
@@ -67,17 +68,4 @@ export function buildChatApp(options?: AppOptions) {
   return app;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain) {
-  const app = buildChatApp();
-  const address = await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });
-  console.log(`linger chat on http://${address.address}:${address.port}/`);
-  const stop = async (): Promise<void> => {
-    const result = await app.close({ timeout: 10_000 });
-    console.log(`closed: ${result.closedGracefully} gracefully, ${result.forced} forced`);
-    // Profilers and process managers wait for the exit; nothing is left to finish once close() resolved.
-    process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
+if (isMain(import.meta.url)) await serveExample(buildChatApp(), 'linger chat');

@@ -1,5 +1,6 @@
 // The quick-start service: `npm start` serves it on 127.0.0.1:3000 (PORT and HOST override).
 
+import { isMain, serveExample } from './serve-example.js';
 import { createServer } from '../lib/index.js';
 
 export function buildHelloApp(options?: Parameters<typeof createServer>[0]) {
@@ -11,17 +12,4 @@ export function buildHelloApp(options?: Parameters<typeof createServer>[0]) {
   return app;
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain) {
-  const app = buildHelloApp();
-  const address = await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });
-  console.log(`linger hello listening on http://${address.address}:${address.port}`);
-  const stop = async (): Promise<void> => {
-    const result = await app.close({ timeout: 10_000 });
-    console.log(`closed: ${result.closedGracefully} gracefully, ${result.forced} forced`);
-    // Profilers and process managers wait for the exit; nothing is left to finish once close() resolved.
-    process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
+if (isMain(import.meta.url)) await serveExample(buildHelloApp(), 'linger hello');
