@@ -2,9 +2,14 @@
 
 export { createServer, App, type AppOptions } from './app/app.js';
 export { WebSocketHub, type WebSocketHandler, type WebSocketRouteOptions, type WebSocketHubOptions, type VerifyResult } from './ws/websocket-hub.js';
-export type { Handler } from './app/dispatch.js';
-export { Request } from './app/request.js';
+export type {
+  Handler, RouteOptions, OnRequestHook, OnResponseHook, OnErrorHook, ErrorHandler, FetchHandler, FetchContext,
+} from './app/dispatch.js';
+export { Request, DEFAULT_BODY_LIMIT, type RouteParams } from './app/request.js';
 export { Response, type Body } from './app/response.js';
+export { serve, createFetchServer, FetchServer, type ServeOptions, type FetchServerOptions } from './app/serve.js';
+export { serveStatic, type StaticOptions } from './app/static-files.js';
+export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';
 export { DEFAULTS, type ServerOptions, type LingerOptions } from './connection/options.js';
 export { HttpError } from './connection/http-error.js';

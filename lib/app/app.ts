@@ -1,29 +1,45 @@
-// createServer(): a Server whose dispatcher is a router, with the method helpers users call.
+// createServer(): a Server whose dispatcher is a router plus app-level hooks, with the method
+// helpers users call; route paths type the params their handlers see.
 
 import { Server } from '../server.js';
 import type { ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
-import type { ResponseHost } from '../connection/outgoing-response.js';
-import { dispatch, type Handler } from './dispatch.js';
-import { Request } from './request.js';
+import type { OutgoingResponse, ResponseHost } from '../connection/outgoing-response.js';
+import { UsageError } from '../http1/protocol-error.js';
+import {
+  dispatch, runResponseHooks,
+  type ErrorHandler, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
+} from './dispatch.js';
+import { DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
 import { Response } from './response.js';
 import { Router } from './router.js';
 import { WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
 export interface AppOptions extends ServerOptions {
   webSocket?: WebSocketHubOptions;
+  /** Request body limit in bytes for every route without its own (413 beyond it). Default 1 MiB. */
+  bodyLimit?: number;
 }
 
 export class App extends Server {
-  private readonly router: Router<Handler>;
+  private readonly router: Router<Route>;
+  private readonly hooks: Hooks;
   private hub: WebSocketHub | null = null;
   private readonly hubOptions: WebSocketHubOptions;
 
   constructor(options?: AppOptions) {
-    const router = new Router<Handler>();
-    super(options, (req, res) => dispatch(router, req as Request, res as Response));
+    const router = new Router<Route>();
+    const hooks: Hooks = {
+      onRequest: [],
+      onResponse: [],
+      onError: [],
+      errorHandler: null,
+      bodyLimit: checkBodyLimit(options?.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
+    };
+    super(options, (req, res) => dispatch(router, hooks, req as Request, res as Response));
     this.router = router;
+    this.hooks = hooks;
     this.hubOptions = options?.webSocket ?? {};
   }
 
@@ -50,40 +66,113 @@ export class App extends Server {
     return new Response(request, host);
   }
 
-  route(method: string, path: string, handler: Handler): this {
-    this.router.add(method, path, handler);
+  override requestFinished(response: OutgoingResponse): void {
+    super.requestFinished(response);
+    if (this.hooks.onResponse.length > 0) runResponseHooks(this.hooks, response.request as Request, response as Response);
+  }
+
+  /** Runs after routing and before the handler, in the order added; answering ends the request there. */
+  onRequest(hook: OnRequestHook): this {
+    this.hooks.onRequest.push(checkFunction(hook, 'onRequest hook'));
     return this;
   }
 
-  get(path: string, handler: Handler): this {
-    return this.route('GET', path, handler);
+  /** Runs once a response is complete and handed to the socket, in the order added. */
+  onResponse(hook: OnResponseHook): this {
+    this.hooks.onResponse.push(checkFunction(hook, 'onResponse hook'));
+    return this;
   }
 
-  head(path: string, handler: Handler): this {
-    return this.route('HEAD', path, handler);
+  /** Sees every error of handlers, hooks and body streams before the error handler answers. */
+  onError(hook: OnErrorHook): this {
+    this.hooks.onError.push(checkFunction(hook, 'onError hook'));
+    return this;
   }
 
-  post(path: string, handler: Handler): this {
-    return this.route('POST', path, handler);
+  /** Replaces the default error answer (500, or the error's statusCode with its message). */
+  setErrorHandler(handler: ErrorHandler): this {
+    this.hooks.errorHandler = checkFunction(handler, 'error handler');
+    return this;
   }
 
-  put(path: string, handler: Handler): this {
-    return this.route('PUT', path, handler);
+  route<Path extends string>(method: string, path: Path, handler: Handler<RouteParams<Path>>): this;
+  route<Path extends string>(method: string, path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  route(method: string, path: string, optionsOrHandler: RouteOptions | Handler<any>, maybeHandler?: Handler<any>): this {
+    const handler = typeof optionsOrHandler === 'function' ? optionsOrHandler : maybeHandler;
+    const options = typeof optionsOrHandler === 'function' ? undefined : optionsOrHandler;
+    if (typeof method !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) {
+      throw new UsageError('ERR_INVALID_ROUTE', `route method must be an HTTP token, got ${JSON.stringify(method)}`);
+    }
+    if (typeof handler !== 'function') {
+      throw new UsageError('ERR_INVALID_HANDLER', `handler for ${method} ${String(path)} is not a function`);
+    }
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new UsageError('ERR_INVALID_OPTION', `route options for ${method} ${String(path)} must be an object`);
+    }
+    const bodyLimit = options?.bodyLimit === undefined ? this.hooks.bodyLimit : checkBodyLimit(options.bodyLimit, 'route bodyLimit');
+    const timeout = options?.timeout ?? 0;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+      throw new UsageError('ERR_INVALID_OPTION', `route timeout must be a finite number >= 0, got ${String(timeout)}`);
+    }
+    this.router.add(method, path, { pattern: path, handler, bodyLimit, timeout });
+    return this;
   }
 
-  patch(path: string, handler: Handler): this {
-    return this.route('PATCH', path, handler);
+  get<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  get<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  get(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('GET', path, a as RouteOptions, b as Handler<any>);
   }
 
-  delete(path: string, handler: Handler): this {
-    return this.route('DELETE', path, handler);
+  head<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  head<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  head(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('HEAD', path, a as RouteOptions, b as Handler<any>);
   }
 
-  options(path: string, handler: Handler): this {
-    return this.route('OPTIONS', path, handler);
+  post<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  post<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  post(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('POST', path, a as RouteOptions, b as Handler<any>);
+  }
+
+  put<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  put<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  put(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('PUT', path, a as RouteOptions, b as Handler<any>);
+  }
+
+  patch<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  patch<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  patch(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('PATCH', path, a as RouteOptions, b as Handler<any>);
+  }
+
+  delete<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  delete<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  delete(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('DELETE', path, a as RouteOptions, b as Handler<any>);
+  }
+
+  options<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
+  options<Path extends string>(path: Path, options: RouteOptions, handler: Handler<RouteParams<Path>>): this;
+  options(path: string, a: RouteOptions | Handler<any>, b?: Handler<any>): this {
+    return this.route('OPTIONS', path, a as RouteOptions, b as Handler<any>);
   }
 }
 
 export function createServer(options?: AppOptions): App {
   return new App(options);
+}
+
+export function checkBodyLimit(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || !(Number.isInteger(value) || value === Infinity)) {
+    throw new UsageError('ERR_INVALID_OPTION', `${name} must be an integer >= 0 or Infinity, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkFunction<F>(value: F, what: string): F {
+  if (typeof value !== 'function') throw new UsageError('ERR_INVALID_HANDLER', `${what} must be a function, got ${typeof value}`);
+  return value;
 }

@@ -1,47 +1,155 @@
-// The only code that calls user handlers: routing, turning return values into responses, and
-// turning thrown or rejected errors into 500 (or the error's statusCode) without touching the engine.
+// The only code that calls user code: hooks, route handlers, the error handler and fetch handlers.
+// Return values become responses; thrown or rejected errors become the error handler's answer
+// (by default 500, or the error's statusCode), and nothing a handler does can reach the engine.
 
 import type { Router } from './router.js';
 import type { Request } from './request.js';
 import type { Body, Response } from './response.js';
+import { HttpError } from '../connection/http-error.js';
+import { sendWebResponse, toWebRequest } from './fetch-adapter.js';
 
-export type Handler = (req: Request, res: Response) => Body | void | Promise<Body | void>;
+export type Handler<Params = Record<string, string>> = (req: Request<Params>, res: Response) => Body | void | Promise<Body | void>;
 
-export function dispatch(router: Router<Handler>, req: Request, res: Response): void {
+/** Runs after routing, before the handler; answering (or returning a body) ends the request there. */
+export type OnRequestHook = (req: Request, res: Response) => Body | void | Promise<Body | void>;
+/** Runs once the response is complete and queued on the socket: logging and metrics. */
+export type OnResponseHook = (req: Request, res: Response) => void;
+/** Sees every error of a handler, a hook or a body stream, before the error handler answers. */
+export type OnErrorHook = (error: unknown, req: Request, res: Response) => void;
+/** Answers a failed request; before it runs the response is reset to the error's status (500 or its statusCode) and no headers. */
+export type ErrorHandler = (error: unknown, req: Request, res: Response) => Body | void | Promise<Body | void>;
+
+export interface RouteOptions {
+  /** Request body limit for this route in bytes (413 beyond it). Default: the app's bodyLimit. */
+  bodyLimit?: number;
+  /** ms after which a handler that has not answered gets a 503 with Connection: close in its place. 0 = none. */
+  timeout?: number;
+}
+
+export interface Route {
+  readonly pattern: string;
+  readonly handler: Handler<any>;
+  readonly bodyLimit: number;
+  readonly timeout: number;
+}
+
+export interface Hooks {
+  readonly onRequest: OnRequestHook[];
+  readonly onResponse: OnResponseHook[];
+  readonly onError: OnErrorHook[];
+  errorHandler: ErrorHandler | null;
+  bodyLimit: number;
+}
+
+export function dispatch(router: Router<Route>, hooks: Hooks, req: Request, res: Response): void {
   const method = req.method;
-  let match = router.find(method, req.path);
-  if (match === null && method === 'HEAD') match = router.find('GET', req.path);
-  if (match === null) {
+  const path = req.path;
+  let match = router.find(method, path);
+  if (match === null && method === 'HEAD') match = router.find('GET', path);
+  let route: Route | null = null;
+  if (match !== null) {
+    route = match.handler;
+    req.params = match.params;
+    req.route = route.pattern;
+    req.bodyLimit = route.bodyLimit;
+  } else {
+    req.bodyLimit = hooks.bodyLimit;
+  }
+  if (hooks.onRequest.length === 0) runRoute(router, hooks, route, req, res);
+  else runHooks(router, hooks, route, req, res, 0);
+}
+
+function runHooks(router: Router<Route>, hooks: Hooks, route: Route | null, req: Request, res: Response, from: number): void {
+  const list = hooks.onRequest;
+  for (let i = from; i < list.length; i++) {
+    let result: unknown;
+    try {
+      result = list[i]!(req, res);
+    } catch (err) {
+      fail(hooks, req, res, err);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then((value) => {
+        if (!answeredByHook(hooks, req, res, value as Body | void)) runHooks(router, hooks, route, req, res, i + 1);
+      }, (err: unknown) => fail(hooks, req, res, err));
+      return;
+    }
+    if (answeredByHook(hooks, req, res, result as Body | void)) return;
+  }
+  runRoute(router, hooks, route, req, res);
+}
+
+function answeredByHook(hooks: Hooks, req: Request, res: Response, value: Body | void): boolean {
+  if (value !== undefined) {
+    respond(hooks, req, res, value);
+    return true;
+  }
+  return res.headersSent || res.finished;
+}
+
+function runRoute(router: Router<Route>, hooks: Hooks, route: Route | null, req: Request, res: Response): void {
+  if (route === null) {
     notFound(router, req, res);
     return;
   }
-  req.params = match.params;
+  const timer = route.timeout > 0 ? startTimeout(hooks, req, res, route.timeout) : null;
   let result: unknown;
   try {
-    result = match.handler(req, res);
+    result = route.handler(req, res);
   } catch (err) {
-    fail(res, err);
+    if (timer !== null) clearTimeout(timer);
+    fail(hooks, req, res, err);
     return;
   }
-  if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-    (result as Promise<Body | void>).then((value) => respond(res, value), (err: unknown) => fail(res, err));
+  if (isThenable(result)) {
+    result.then((value) => {
+      if (timer !== null) clearTimeout(timer);
+      respond(hooks, req, res, value as Body | void);
+    }, (err: unknown) => {
+      if (timer !== null) clearTimeout(timer);
+      fail(hooks, req, res, err);
+    });
   } else {
-    respond(res, result as Body | void);
+    if (timer !== null && (result !== undefined || res.finished)) clearTimeout(timer);
+    respond(hooks, req, res, result as Body | void);
   }
+}
+
+/** The route's timeout: the engine-side answer for a handler that went quiet. */
+function startTimeout(hooks: Hooks, req: Request, res: Response, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    if (res.finished || res._preempted) return;
+    const error = new HttpError(503, 'ERR_HANDLER_TIMEOUT', `the handler did not answer within ${ms} ms`);
+    reportError(hooks, req, res, error);
+    if (res.headersSent) {
+      // Half a body cannot be completed: the connection ends without a clean message boundary.
+      res.destroy(error);
+    } else {
+      resetResponse(res);
+      res.status(503).setHeader('Content-Type', 'text/plain; charset=utf-8').setHeader('Connection', 'close');
+      res.end('Service Unavailable\n');
+    }
+    // Whatever the handler does later is dropped, and its body reads and signal see why.
+    res._preempted = true;
+    req._abort(error);
+  }, ms);
+  timer.unref();
+  return timer;
 }
 
 /** A returned value is the body unless the handler already answered. undefined leaves the response to the handler. */
-function respond(res: Response, value: Body | void): void {
+function respond(hooks: Hooks, req: Request, res: Response, value: Body | void): void {
   if (value === undefined || res.headersSent || res.finished) return;
   try {
     const sending = res.send(value);
-    if (sending !== undefined) sending.catch((err: unknown) => fail(res, err));
+    if (sending !== undefined) sending.catch((err: unknown) => fail(hooks, req, res, err));
   } catch (err) {
-    fail(res, err);
+    fail(hooks, req, res, err);
   }
 }
 
-function notFound(router: Router<Handler>, req: Request, res: Response): void {
+function notFound(router: Router<Route>, req: Request, res: Response): void {
   const allowed = router.allowed(req.path);
   if (allowed.length === 0) {
     res.status(404).send('Not Found\n');
@@ -51,17 +159,116 @@ function notFound(router: Router<Handler>, req: Request, res: Response): void {
   res.status(405).setHeader('Allow', allowed.join(', ')).send('Method Not Allowed\n');
 }
 
-function fail(res: Response, err: unknown): void {
-  // Answered by the engine, or already complete: there is nothing left to repair.
+function fail(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+  // Answered by the engine or a timeout, or already complete: nothing is left to repair or report.
   if (res._preempted || (res.finished && res.headersSent)) return;
+  reportError(hooks, req, res, err);
   if (res.headersSent) {
     // Half a body cannot be repaired: the connection ends without a clean message boundary.
     res.destroy(err instanceof Error ? err : new Error(String(err)));
     return;
   }
-  const status = statusOf(err);
+  resetResponse(res);
+  res.statusCode = statusOf(err);
+  const handler = hooks.errorHandler;
+  if (handler === null) {
+    defaultErrorResponse(res, err);
+    return;
+  }
+  let result: unknown;
+  try {
+    result = handler(err, req, res);
+  } catch (handlerError) {
+    errorHandlerFailed(hooks, req, res, handlerError);
+    return;
+  }
+  if (isThenable(result)) {
+    result.then((value) => afterErrorHandler(hooks, req, res, err, value as Body | void),
+      (handlerError: unknown) => errorHandlerFailed(hooks, req, res, handlerError));
+  } else {
+    afterErrorHandler(hooks, req, res, err, result as Body | void);
+  }
+}
+
+function afterErrorHandler(hooks: Hooks, req: Request, res: Response, err: unknown, value: Body | void): void {
+  if (res.headersSent || res.finished || res._preempted) return;
+  if (value === undefined) {
+    defaultErrorResponse(res, err);
+    return;
+  }
+  try {
+    const sending = res.send(value);
+    if (sending !== undefined) sending.catch((sendError: unknown) => errorHandlerFailed(hooks, req, res, sendError));
+  } catch (sendError) {
+    errorHandlerFailed(hooks, req, res, sendError);
+  }
+}
+
+/** A failing error handler must not loop: report it, then the plain default answer. */
+function errorHandlerFailed(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+  if (res._preempted || (res.finished && res.headersSent)) return;
+  reportError(hooks, req, res, err);
+  if (res.headersSent) {
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+    return;
+  }
+  resetResponse(res);
+  defaultErrorResponse(res, null);
+}
+
+function reportError(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+  for (const hook of hooks.onError) {
+    try {
+      hook(err, req, res);
+    } catch {
+      // An observer that fails cannot be reported to itself; the response goes on regardless.
+    }
+  }
+}
+
+/** Runs the onResponse hooks; called by the app when the engine reports a response complete. */
+export function runResponseHooks(hooks: Hooks, req: Request, res: Response): void {
+  for (const hook of hooks.onResponse) {
+    try {
+      hook(req, res);
+    } catch (err) {
+      reportError(hooks, req, res, err);
+    }
+  }
+}
+
+/** A web-standard handler (a Hono app's fetch): the second argument gives access to linger's own objects. */
+export type FetchHandler = (request: globalThis.Request, context: FetchContext) => globalThis.Response | Promise<globalThis.Response>;
+
+export interface FetchContext {
+  incoming: Request;
+  outgoing: Response;
+}
+
+/** Runs a fetch handler for one request: its Response, streamed with backpressure, is the answer. */
+export function dispatchFetch(handler: FetchHandler, hooks: Hooks, req: Request, res: Response): void {
+  req.bodyLimit = hooks.bodyLimit;
+  let result: globalThis.Response | Promise<globalThis.Response>;
+  try {
+    result = handler(toWebRequest(req), { incoming: req, outgoing: res });
+  } catch (err) {
+    fail(hooks, req, res, err);
+    return;
+  }
+  Promise.resolve(result).then((web) => {
+    if (!(web instanceof globalThis.Response)) throw new TypeError('the fetch handler did not return a Response');
+    return sendWebResponse(req, res, web);
+  }).catch((err: unknown) => fail(hooks, req, res, err));
+}
+
+function resetResponse(res: Response): void {
   res.headerList.length = 0;
   res.removeHeader('Content-Length');
+  res.statusMessage = undefined;
+}
+
+function defaultErrorResponse(res: Response, err: unknown): void {
+  const status = statusOf(err);
   res.status(status).setHeader('Content-Type', 'text/plain; charset=utf-8');
   // Only statuses the error chose are explained; a 500 does not leak internals.
   res.end(status === 500 ? 'Internal Server Error\n' : `${(err as Error).message}\n`);
@@ -70,4 +277,8 @@ function fail(res: Response, err: unknown): void {
 function statusOf(err: unknown): number {
   const code = (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof code === 'number' && Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }

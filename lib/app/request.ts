@@ -1,11 +1,35 @@
-// The request handlers see: the engine's request plus route params, the path and a lazily parsed query.
+// The request handlers see: the engine's request plus route params, the path, a lazily parsed
+// query, and the route's body limit applied to every way of reading the body.
 
 import { IncomingRequest } from '../connection/incoming-request.js';
+import { HttpError } from '../connection/http-error.js';
 
-export class Request extends IncomingRequest {
-  params: Record<string, string> = EMPTY_PARAMS;
+/** Route parameters a path declares: '/users/:id/*' gives { id: string; '*': string }. */
+export type RouteParams<Path extends string> = string extends Path
+  ? Record<string, string>
+  : Path extends `${infer Head}/${infer Rest}`
+    ? SegmentParam<Head> & RouteParams<Rest>
+    : SegmentParam<Path>;
+
+type SegmentParam<Segment extends string> = Segment extends `:${infer Name}`
+  ? { [K in Name]: string }
+  : Segment extends '*'
+    ? { '*': string }
+    : {};
+
+/** Default request body limit: 1 MiB, enough for JSON APIs; raise it per route for uploads. */
+export const DEFAULT_BODY_LIMIT = 1_048_576;
+
+export class Request<Params = Record<string, string>> extends IncomingRequest {
+  params: Params = EMPTY_PARAMS as Params;
+  /** The pattern of the matched route ('/users/:id'), or null for 404 and 405. */
+  route: string | null = null;
+  /** Bytes of body this request may deliver through read(), buffer(), text(), json() and iteration. */
+  bodyLimit = DEFAULT_BODY_LIMIT;
   private pathCache: string | null = null;
   private queryCache: URLSearchParams | null = null;
+  private localsCache: Record<string, unknown> | null = null;
+  private bodyDelivered = 0;
 
   /** The target's path, without the query; for absolute-form targets, the path part of the URL. */
   get path(): string {
@@ -29,6 +53,43 @@ export class Request extends IncomingRequest {
     }
     return this.queryCache;
   }
+
+  /** The Host header without its port (RFC 9110 7.2), or '' when absent. */
+  get hostname(): string {
+    const host = this.head.host ?? '';
+    if (host.charCodeAt(0) === 91 /* [ */) return host.slice(0, host.indexOf(']') + 1);
+    const colon = host.indexOf(':');
+    return colon === -1 ? host : host.slice(0, colon);
+  }
+
+  /** Per-request state for hooks and handlers (a user id set by an auth hook, a start time). */
+  get locals(): Record<string, unknown> {
+    return (this.localsCache ??= Object.create(null) as Record<string, unknown>);
+  }
+
+  override async read(): Promise<Buffer | null> {
+    const limit = this.bodyLimit;
+    if (this.bodyDelivered === 0 && this.head.contentLength > limit) throw tooLarge(limit);
+    const chunk = await super.read();
+    if (chunk !== null) {
+      this.bodyDelivered += chunk.length;
+      if (this.bodyDelivered > limit) throw tooLarge(limit);
+    }
+    return chunk;
+  }
+
+  /** The whole body; over `limit` (default: the route's bodyLimit) a 413 HttpError. */
+  override async buffer(limit: number = this.bodyLimit): Promise<Buffer> {
+    if (limit > this.bodyLimit) this.bodyLimit = limit;
+    const body = await super.buffer(limit);
+    // The engine hands a body that arrived whole straight over, without going through read().
+    if (body.length > limit) throw tooLarge(limit);
+    return body;
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
 }
 
 const EMPTY_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);

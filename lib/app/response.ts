@@ -1,14 +1,48 @@
-// The response handlers see: the engine's response plus send() for every body type, json() and
-// a content type default for each.
+// The response handlers see: the engine's response plus send() for every body type with a content
+// type default for each, json(), redirects and file responses.
 
 import { Readable } from 'node:stream';
-import { OutgoingResponse } from '../connection/outgoing-response.js';
+import { OutgoingResponse, type HeaderValue } from '../connection/outgoing-response.js';
+import { UsageError } from '../http1/protocol-error.js';
+import { sendFile, type FileOptions } from './file-response.js';
+import type { Request } from './request.js';
 
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | null | undefined;
 
 export class Response extends OutgoingResponse {
   type(contentType: string): this {
     return this.setHeader('Content-Type', contentType);
+  }
+
+  /** Sets several headers at once; the same validation as setHeader(). */
+  set(headers: Readonly<Record<string, HeaderValue>>): this {
+    for (const name of Object.keys(headers)) this.setHeader(name, headers[name]!);
+    return this;
+  }
+
+  /**
+   * Answers with a redirect (RFC 9110 15.4). 302 by default; 307/308 keep the method and body,
+   * 303 turns the follow-up into a GET. Characters not allowed in a URI are percent-encoded.
+   */
+  redirect(location: string, status = 302): void {
+    if (!REDIRECT_STATUSES.has(status)) {
+      throw new UsageError('ERR_INVALID_STATUS', `redirect status must be 300-303, 307 or 308, got ${String(status)}`);
+    }
+    if (typeof location !== 'string' || location.length === 0) {
+      throw new UsageError('ERR_INVALID_REDIRECT', 'redirect location must be a non-empty string');
+    }
+    const encoded = location.replace(NOT_URI_CHARS, encodeURIComponent);
+    this.status(status).setHeader('Location', encoded);
+    if (!this.hasHeader('Content-Type')) this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    this.end(`Redirecting to ${encoded}\n`);
+  }
+
+  /**
+   * Sends a file with Content-Length, ETag and Last-Modified; 304 for a matching If-None-Match or
+   * If-Modified-Since, 206 for one byte range. A missing file rejects with a 404 HttpError.
+   */
+  file(path: string, options?: FileOptions): Promise<void> {
+    return sendFile(this.request as Request<unknown>, this, path, options);
   }
 
   json(value: unknown): void {
@@ -54,6 +88,10 @@ export class Response extends OutgoingResponse {
     if (!this.finished) this.end();
   }
 }
+
+const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
+// Everything outside printable ASCII (RFC 3986 allows no raw spaces, controls or non-ASCII).
+const NOT_URI_CHARS = /[^\x21-\x7e]/gu;
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';

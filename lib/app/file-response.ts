@@ -1,0 +1,164 @@
+// File responses: validators (ETag, Last-Modified), conditional requests answered with 304
+// (RFC 9110 13), single byte ranges with 206/416 (RFC 9110 14), and the body sent with Content-Length.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { formatHttpDate } from '../http1/date-cache.js';
+import { HttpError } from '../connection/http-error.js';
+import { contentTypeFor } from './mime-types.js';
+import type { Request } from './request.js';
+import type { Response } from './response.js';
+
+export interface FileOptions {
+  /** Content-Type; by default from the file's extension. */
+  contentType?: string;
+  /** Cache-Control max-age in seconds. Default 0: caches must revalidate, which the validators make cheap. */
+  maxAge?: number;
+  /** Adds `immutable` to Cache-Control, for fingerprinted asset names. */
+  immutable?: boolean;
+  /** Send ETag and answer If-None-Match. Default true. */
+  etag?: boolean;
+  /** Send Last-Modified and answer If-Modified-Since. Default true. */
+  lastModified?: boolean;
+  /** Answer Range requests with 206. Default true. */
+  ranges?: boolean;
+}
+
+/** Files up to this size are read whole and go out with their head in one write. */
+const WHOLE_READ_LIMIT = 64 * 1024;
+
+export async function sendFile(req: Request<unknown>, res: Response, path: string, options: FileOptions = {}): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw fileError(err, path);
+  }
+  let handedOver = false;
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
+    const etag = options.etag === false ? null : entityTag(stats);
+    const lastModified = options.lastModified === false ? null : formatHttpDate(Math.floor(stats.mtimeMs / 1000) * 1000);
+    const maxAge = options.maxAge ?? 0;
+    if (!Number.isInteger(maxAge) || maxAge < 0) throw new TypeError('maxAge must be an integer number of seconds >= 0');
+    res.setHeader('Cache-Control', `public, max-age=${maxAge}${options.immutable === true ? ', immutable' : ''}`);
+    if (etag !== null) res.setHeader('ETag', etag);
+    if (lastModified !== null) res.setHeader('Last-Modified', lastModified);
+
+    const method = req.method;
+    if ((method === 'GET' || method === 'HEAD') && notModified(req, etag, stats)) {
+      res.status(304).end();
+      return;
+    }
+    res.setHeader('Content-Type', options.contentType ?? contentTypeFor(path));
+    const size = stats.size;
+    let start = 0;
+    let end = size - 1;
+    if (options.ranges !== false) {
+      res.setHeader('Accept-Ranges', 'bytes');
+      const range = method === 'GET' ? req.header('range') : undefined;
+      if (range !== undefined && rangeApplies(req, etag, lastModified)) {
+        const parsed = parseRange(range, size);
+        if (parsed === 'unsatisfiable') {
+          res.status(416).setHeader('Content-Range', `bytes */${size}`).end();
+          return;
+        }
+        if (parsed !== null) {
+          [start, end] = parsed;
+          res.status(206).setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+        }
+      }
+    }
+    const length = end - start + 1;
+    res.setHeader('Content-Length', length);
+    if (method === 'HEAD' || length === 0) {
+      res.end();
+      return;
+    }
+    if (length <= WHOLE_READ_LIMIT) {
+      const body = Buffer.allocUnsafe(length);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(body, filled, length - filled, start + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      if (filled !== length) throw new Error(`${path} shrank while it was being read`);
+      res.end(body);
+      return;
+    }
+    handedOver = true;
+    await res.stream(handle.createReadStream({ start, end, autoClose: true }));
+  } finally {
+    if (!handedOver) await handle.close();
+  }
+}
+
+/** Strong validator from size and modification time, as nginx does: changes whenever either does. */
+function entityTag(stats: Stats): string {
+  return `"${Math.floor(stats.mtimeMs).toString(16)}-${stats.size.toString(16)}"`;
+}
+
+/** RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it. */
+function notModified(req: Request<unknown>, etag: string | null, stats: Stats): boolean {
+  const ifNoneMatch = req.header('if-none-match');
+  if (ifNoneMatch !== undefined) return etag !== null && weakMatch(ifNoneMatch, etag);
+  const ifModifiedSince = req.header('if-modified-since');
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  // HTTP dates have whole seconds; an unparseable date is ignored (RFC 9110 13.1.3).
+  return !Number.isNaN(since) && Math.floor(stats.mtimeMs / 1000) * 1000 <= since;
+}
+
+/** Weak comparison (RFC 9110 8.8.3.2): W/ prefixes are ignored. */
+function weakMatch(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  for (const item of header.split(',')) {
+    let tag = item.trim();
+    if (tag.startsWith('W/')) tag = tag.slice(2);
+    if (tag === etag) return true;
+  }
+  return false;
+}
+
+/** If-Range (RFC 9110 13.1.5): the range applies only to the representation the client has. */
+function rangeApplies(req: Request<unknown>, etag: string | null, lastModified: string | null): boolean {
+  const ifRange = req.header('if-range');
+  if (ifRange === undefined) return true;
+  const value = ifRange.trim();
+  if (value.startsWith('"')) return etag !== null && value === etag;
+  if (value.startsWith('W/')) return false;
+  return lastModified !== null && value === lastModified;
+}
+
+/**
+ * One `bytes=` range (RFC 9110 14.1.2) as [first, last]; null means "send the whole file"
+ * (other units, syntax errors, several ranges: all allowed to be ignored).
+ */
+export function parseRange(header: string, size: number): [number, number] | null | 'unsatisfiable' {
+  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (match === null) return null;
+  const [, first, last] = match as unknown as [string, string, string];
+  if (first === '' && last === '') return null;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
+  }
+  const start = Number(first);
+  if (start >= size) return 'unsatisfiable';
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (end < start) return null;
+  return [start, end];
+}
+
+function fileError(err: unknown, path: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG') {
+    // The message reaches the client: it names no filesystem path.
+    return new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
+  }
+  if (code === 'EACCES' || code === 'EPERM') return new HttpError(403, 'ERR_FORBIDDEN', 'Forbidden');
+  return err instanceof Error ? err : new Error(String(err));
+}
