@@ -454,6 +454,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       return;
     }
     this.closeWhenDone ??= 'client-close';
+    if (this.queueHead !== null) this.signalClientGone();
     if (this.queueHead === null) this.startClose(this.closeWhenDone);
     else if (this.queueTail !== null && !this.queueTail.headersSent) this.queueTail._closeReason ??= this.closeWhenDone;
   }
@@ -870,6 +871,20 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     }
     if (this.reading !== null) this.reading._abort(aborted);
     return aborted;
+  }
+
+  /**
+   * The peer's FIN with responses owed: most such peers are gone (a closed tab, a killed curl), so
+   * handlers watching req.signal stop work, as Go cancels a request's context on EOF. The responses
+   * are still written for the rare client that half-closes and keeps reading.
+   */
+  private signalClientGone(): void {
+    let gone: HttpError | null = null;
+    for (let r = this.queueHead; r !== null; r = r._next) {
+      if (r.finished || r.request === null) continue;
+      gone ??= new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed its side of the connection before the response was complete');
+      r.request._abort(gone);
+    }
   }
 
   /** Shutdown: idle connections close after the reuse guard, busy ones after their last response. */
