@@ -1,9 +1,9 @@
 // Runs an example app the way the npm scripts do: listen on PORT/HOST (default 127.0.0.1:3000) and
 // close gracefully on SIGTERM or SIGINT, then exit.
 
-import type { App } from '../lib/index.js';
+import type { Server } from '../lib/index.js';
 
-export async function serveExample(app: App, label: string): Promise<void> {
+export async function serveExample(app: Server, label: string): Promise<void> {
   const address = await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });
   console.log(`${label} on http://${address.address}:${address.port}/`);
   const stop = async (): Promise<void> => {
