@@ -364,7 +364,7 @@ t.test('CONNECT is answered 501: an origin server is not a tunnel', async (t) =>
 
 t.test('backpressure: a 4 MiB upload read slowly by its handler arrives whole, then the connection is reused', async (t) => {
   const { app, port } = await start({ maxBufferedBody: 16_384 }, (app) => {
-    app.post('/slow-read', async (req) => {
+    app.post('/slow-read', { bodyLimit: 8 * 1024 * 1024 }, async (req) => {
       let total = 0;
       let sum = 0;
       for await (const chunk of req) {
