@@ -46,7 +46,7 @@ export class Response extends OutgoingResponse {
   }
 
   json(value: unknown): void {
-    if (!this.hasHeader('Content-Type')) this.setHeader('Content-Type', 'application/json; charset=utf-8');
+    this._defaultContentType('application/json; charset=utf-8');
     this.end(JSON.stringify(value));
   }
 
@@ -57,17 +57,17 @@ export class Response extends OutgoingResponse {
       return;
     }
     if (typeof body === 'string') {
-      if (!this.hasHeader('Content-Type')) this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      this._defaultContentType('text/plain; charset=utf-8');
       this.end(body);
       return;
     }
     if (body instanceof Uint8Array) {
-      if (!this.hasHeader('Content-Type')) this.setHeader('Content-Type', 'application/octet-stream');
+      this._defaultContentType('application/octet-stream');
       this.end(body);
       return;
     }
     if (body instanceof Readable || isAsyncIterable(body)) {
-      if (!this.hasHeader('Content-Type')) this.setHeader('Content-Type', 'application/octet-stream');
+      this._defaultContentType('application/octet-stream');
       return this.stream(body as AsyncIterable<unknown>);
     }
     this.json(body);

@@ -54,6 +54,7 @@ const UPGRADED = 4; // handed over: no longer ours
 const CONCAT_LIMIT = 65_536;
 /** A small body is copied behind its head so head and body leave in one buffer and one segment. */
 const INLINE_BODY_LIMIT = 16_384;
+const ASCII = /^[\x00-\x7f]*$/;
 
 export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   readonly socket: Socket;
@@ -89,6 +90,11 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   // Output.
   private out: Buffer[] = [];
   private outBytes = 0;
+  /**
+   * Whole responses with an ASCII head and a string body, queued after everything in `out`: they
+   * leave as one string write, which the socket encodes without an intermediate Buffer per response.
+   */
+  private outText = '';
   private flushScheduled = false;
   private waitingDrain = false;
   private lastProgressAt = 0;
@@ -381,6 +387,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   private sendContinue(response: OutgoingResponse): void {
     response._continueOwed = false;
     response._continueSent = true;
+    this.spillText();
     this.out.push(Buffer.from(CONTINUE_RESPONSE, 'latin1'));
     this.outBytes += CONTINUE_RESPONSE.length;
     this.scheduleFlush();
@@ -465,8 +472,17 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     return this.outBytes + this.socket.writableLength + this.parkedBytes;
   }
 
+  /** Text output goes behind what `out` holds: buffers queued after it must first turn it into one. */
+  private spillText(): void {
+    if (this.outText !== '') {
+      this.out.push(Buffer.from(this.outText, 'utf8'));
+      this.outText = '';
+    }
+  }
+
   private enqueueOutput(response: OutgoingResponse, data: Buffer): void {
     if (response === this.queueHead) {
+      this.spillText();
       this.out.push(data);
       this.outBytes += data.length;
       this.scheduleFlush();
@@ -489,12 +505,19 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   flush(): void {
     this.flushScheduled = false;
     const out = this.out;
-    if (out.length === 0 || this.state === DESTROYED) return;
+    const text = this.outText;
+    if ((out.length === 0 && text === '') || this.state === DESTROYED) return;
     const socket = this.socket;
     const stats = this.host.counters;
     stats.socketWrites++;
     let ok: boolean;
-    if (out.length === 1) {
+    if (text !== '') {
+      this.outText = '';
+      if (out.length > 0) out.push(Buffer.from(text, 'utf8'));
+    }
+    if (out.length === 0) {
+      ok = socket.write(text, 'utf8');
+    } else if (out.length === 1) {
       ok = socket.write(out[0]!);
     } else if (this.outBytes <= CONCAT_LIMIT) {
       ok = socket.write(Buffer.concat(out, this.outBytes));
@@ -603,6 +626,15 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     const head = serializeHead(status, response.statusMessage, response.headerList,
       `Date: ${response._date ?? httpDate()}\r\n${this.connectionHeaders(response)}${framing}`);
     const headLength = head.length;
+    if (response === this.queueHead && (body === null || typeof body === 'string') && length <= INLINE_BODY_LIMIT && !response._latin1Head
+      && (response.statusMessage === undefined || ASCII.test(response.statusMessage))) {
+      // An ASCII head encodes the same in UTF-8 as in latin1: head and body join the text output.
+      this.outText += length === 0 ? head : head + body;
+      this.outBytes += headLength + length;
+      this.scheduleFlush();
+      this.complete(response);
+      return;
+    }
     let data: Buffer;
     if (length === 0 || body === null) {
       data = Buffer.allocUnsafe(headLength);
@@ -799,6 +831,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
         if (head._continueOwed) this.sendContinue(head);
         const parked = head._parked;
         if (parked !== null) {
+          this.spillText();
           for (const data of parked) {
             this.out.push(data);
             this.outBytes += data.length;
@@ -950,6 +983,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.reading = null;
     this.pendingInput = null;
     this.out = [];
+    this.outText = '';
     const waiters = this.drainWaiters;
     this.drainWaiters = null;
     if (waiters !== null) for (const resolve of waiters) resolve();

@@ -1,7 +1,7 @@
 // One response as a handler writes it: status and headers with validation (no response
 // splitting), then a whole body in one call or a stream of writes; framing is the connection's.
 
-import { isToken, isValidHeaderValue } from '../http1/header-validation.js';
+import { headerValueKind, INVALID_VALUE, LATIN1_VALUE, isToken } from '../http1/header-validation.js';
 import { UsageError } from '../http1/protocol-error.js';
 import type { IncomingRequest } from './incoming-request.js';
 import type { CloseReason } from './lifecycle-stats.js';
@@ -48,6 +48,7 @@ export class OutgoingResponse {
   /** @internal body bytes still allowed by a declared Content-Length; -1 when not declared */ _remaining = -1;
   /** @internal HEAD request or status without content: framing headers only */ _noBody = false;
   /** @internal 100 Continue is owed before anything else of this response */ _continueOwed = false;
+  /** @internal a header value holds obs-text, so the head must be encoded as latin1, not UTF-8 */ _latin1Head = false;
 
   constructor(request: IncomingRequest, host: ResponseHost) {
     this.request = request;
@@ -79,9 +80,11 @@ export class OutgoingResponse {
   }
 
   private pushHeader(name: string, value: string): void {
-    if (typeof value !== 'string' || !isValidHeaderValue(value)) {
+    const kind = typeof value === 'string' ? headerValueKind(value) : INVALID_VALUE;
+    if (kind === INVALID_VALUE) {
       throw new UsageError('ERR_INVALID_HEADER_VALUE', `invalid value for header ${name}: CR, LF, NUL and characters above U+00FF are not allowed`);
     }
+    if (kind === LATIN1_VALUE) this._latin1Head = true;
     if (RESERVED_LENGTHS.has(name.length) && this.takeReserved(name.toLowerCase(), value)) return;
     this.headerList.push(name, value);
   }
@@ -114,6 +117,19 @@ export class OutgoingResponse {
       default:
         return false;
     }
+  }
+
+  /**
+   * @internal The Content-Type a body's kind implies, unless the handler chose one. The engine's
+   * own constants need no validation, which keeps the common response cheap.
+   */
+  _defaultContentType(value: string): void {
+    const list = this.headerList;
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!;
+      if (name.length === 12 && name.toLowerCase() === 'content-type') return;
+    }
+    if (!this.headersSent) list.push('Content-Type', value);
   }
 
   getHeader(name: string): string | undefined {

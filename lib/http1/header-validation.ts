@@ -41,9 +41,21 @@ export function isToken(s: string): boolean {
 }
 
 export function isValidHeaderValue(s: string): boolean {
+  return headerValueKind(s) !== INVALID_VALUE;
+}
+
+export const INVALID_VALUE = 0;
+export const ASCII_VALUE = 1;
+/** obs-text (RFC 9110 5.5): bytes 0x80-0xFF, which only a latin1 encoding of the head keeps as sent. */
+export const LATIN1_VALUE = 2;
+
+/** One scan tells both validity and whether the value is plain ASCII. */
+export function headerValueKind(s: string): number {
+  let kind = ASCII_VALUE;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE[c] === 0) return false;
+    if (c > 0xff || FIELD_VALUE[c] === 0) return INVALID_VALUE;
+    if (c > 0x7f) kind = LATIN1_VALUE;
   }
-  return true;
+  return kind;
 }
