@@ -95,6 +95,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
    * leave as one string write, which the socket encodes without an intermediate Buffer per response.
    */
   private outText = '';
+  /** Every character of outText is ASCII: it is written as latin1, a plain copy of V8's one-byte string. */
+  private outTextAscii = true;
   private flushScheduled = false;
   private waitingDrain = false;
   private lastProgressAt = 0;
@@ -475,8 +477,9 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   /** Text output goes behind what `out` holds: buffers queued after it must first turn it into one. */
   private spillText(): void {
     if (this.outText !== '') {
-      this.out.push(Buffer.from(this.outText, 'utf8'));
+      this.out.push(Buffer.from(this.outText, this.outTextAscii ? 'latin1' : 'utf8'));
       this.outText = '';
+      this.outTextAscii = true;
     }
   }
 
@@ -511,12 +514,14 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     const stats = this.host.counters;
     stats.socketWrites++;
     let ok: boolean;
+    const encoding = this.outTextAscii ? 'latin1' : 'utf8';
     if (text !== '') {
       this.outText = '';
-      if (out.length > 0) out.push(Buffer.from(text, 'utf8'));
+      this.outTextAscii = true;
+      if (out.length > 0) out.push(Buffer.from(text, encoding));
     }
     if (out.length === 0) {
-      ok = socket.write(text, 'utf8');
+      ok = socket.write(text, encoding);
     } else if (out.length === 1) {
       ok = socket.write(out[0]!);
     } else if (this.outBytes <= CONCAT_LIMIT) {
@@ -630,6 +635,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       && (response.statusMessage === undefined || ASCII.test(response.statusMessage))) {
       // An ASCII head encodes the same in UTF-8 as in latin1: head and body join the text output.
       this.outText += length === 0 ? head : head + body;
+      // A string's UTF-8 length equals its length only when it is all ASCII.
+      if (length !== 0 && length !== (body as string).length) this.outTextAscii = false;
       this.outBytes += headLength + length;
       this.scheduleFlush();
       this.complete(response);
@@ -984,6 +991,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.pendingInput = null;
     this.out = [];
     this.outText = '';
+    this.outTextAscii = true;
     const waiters = this.drainWaiters;
     this.drainWaiters = null;
     if (waiters !== null) for (const resolve of waiters) resolve();

@@ -326,3 +326,23 @@ t.test('a Readable stream body streams with backpressure to a slow reader', asyn
   t.equal(res.body.length, 256 * 16_384);
   t.equal(res.body[16_384 * 3], 3);
 });
+
+t.test('pipelined whole responses mixing ASCII, UTF-8 bodies and obs-text header values keep every byte', async (t) => {
+  const port = await start(t, (app) => {
+    app.get('/ascii', () => 'plain');
+    app.get('/utf8', () => 'héllo ✓ 😀');
+    app.get('/latin1-header', (_req, res) => {
+      res.setHeader('X-Name', 'caf\u00e9');
+      res.end('é');
+    });
+  });
+  const client = await RawClient.connect(port);
+  client.write(get('/ascii') + get('/utf8') + get('/latin1-header') + get('/ascii'));
+  const [a, u, l, a2] = await client.responses(4);
+  t.equal(a!.body.toString(), 'plain');
+  t.equal(u!.body.toString('utf8'), 'héllo ✓ 😀');
+  t.equal(u!.headers['content-length'], String(Buffer.byteLength('héllo ✓ 😀')));
+  t.ok(l!.rawHead.includes('X-Name: caf\u00e9'), 'the obs-text byte 0xE9 is sent as one byte (the client reads the head as latin1)');
+  t.same([...l!.body], [0xc3, 0xa9], 'the body is UTF-8');
+  t.equal(a2!.body.toString(), 'plain');
+});
