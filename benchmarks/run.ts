@@ -4,7 +4,7 @@
 // Env: ROUNDS (3), DURATION seconds per round (4), WARMUP seconds (2), CASES (comma-separated names).
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
@@ -76,7 +76,23 @@ function startServer(script: string, port: number, ceilingCase: string): Promise
   });
 }
 
-async function wrk(c: Case, port: number, seconds: number): Promise<number> {
+/** CPU time (user + system) the process has used, in ms, from /proc; null where /proc is missing. */
+function cpuMs(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 of stat (utime, stime), in clock ticks of 10 ms on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+interface Measured {
+  rps: number;
+  requests: number;
+}
+
+async function wrk(c: Case, port: number, seconds: number): Promise<Measured> {
   const args = ['-t1', `-c${c.connections}`, `-d${seconds}s`, '--timeout', '5s'];
   if (c.close) args.push('-H', 'Connection: close');
   if (c.post) args.push('-s', source('post.lua'));
@@ -91,8 +107,9 @@ async function wrk(c: Case, port: number, seconds: number): Promise<number> {
     throw new Error(`socket errors in ${c.id} on port ${port}:\n${out}`);
   }
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  if (m === null) throw new Error(`unexpected wrk output:\n${out}`);
-  return Number(m[1]);
+  const n = /(\d+) requests in/.exec(out);
+  if (m === null || n === null) throw new Error(`unexpected wrk output:\n${out}`);
+  return { rps: Number(m[1]), requests: Number(n[1]) };
 }
 
 function median(values: number[]): number {
@@ -106,6 +123,8 @@ interface CaseResult {
   title: string;
   rounds: Record<ServerName, number[]>;
   median: Record<ServerName, number>;
+  /** Server CPU time per request in µs (median of the rounds): independent of whether wrk or the server was the bottleneck. */
+  cpuPerRequest: Record<ServerName, number>;
   target?: number;
 }
 
@@ -117,22 +136,37 @@ for (const c of selected) {
   const children: ChildProcess[] = [];
   const ports = {} as Record<ServerName, number>;
   const rounds = {} as Record<ServerName, number[]>;
+  const cpuRounds = {} as Record<ServerName, number[]>;
+  const pids = {} as Record<ServerName, number | undefined>;
   try {
     for (const s of SERVERS) {
       ports[s.name] = port++;
       rounds[s.name] = [];
-      children.push(await startServer(s.script, ports[s.name], c.ceiling));
+      cpuRounds[s.name] = [];
+      const child = await startServer(s.script, ports[s.name], c.ceiling);
+      children.push(child);
+      pids[s.name] = child.pid;
       await wrk(c, ports[s.name], WARMUP); // JIT and connection setup stay out of the measurement
     }
     for (let r = 0; r < ROUNDS; r++) {
-      for (const s of SERVERS) rounds[s.name].push(await wrk(c, ports[s.name], DURATION));
+      for (const s of SERVERS) {
+        const before = cpuMs(pids[s.name]);
+        const measured = await wrk(c, ports[s.name], DURATION);
+        const after = cpuMs(pids[s.name]);
+        rounds[s.name].push(measured.rps);
+        if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
+      }
     }
   } finally {
     for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
   }
   const med = {} as Record<ServerName, number>;
-  for (const s of SERVERS) med[s.name] = median(rounds[s.name]);
-  results.push({ id: c.id, title: c.title, rounds, median: med, ...(c.target !== undefined ? { target: c.target } : {}) });
+  const cpu = {} as Record<ServerName, number>;
+  for (const s of SERVERS) {
+    med[s.name] = median(rounds[s.name]);
+    cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
+  }
+  results.push({ id: c.id, title: c.title, rounds, median: med, cpuPerRequest: cpu, ...(c.target !== undefined ? { target: c.target } : {}) });
   console.log(`${c.title}: ${SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)}`).join(', ')}; linger/ceiling ${(med.linger / med.ceiling).toFixed(2)}, linger/node:http ${(med.linger / med['node:http']).toFixed(2)}`);
 }
 const elapsed = (Date.now() - started) / 1000;
@@ -158,6 +192,17 @@ for (const r of results) {
   const m = r.median;
   const target = r.target === undefined ? '' : `≥ ${r.target.toFixed(2)} of ceiling: ${m.linger / m.ceiling >= r.target ? 'met' : '**not met**'}`;
   md += `| ${r.title} | ${m.ceiling.toFixed(0)} | ${m.linger.toFixed(0)} | ${m['node:http'].toFixed(0)} | ${m.fastify.toFixed(0)} | ${ratio(m.linger, m.ceiling)} | ${ratio(m.linger, m['node:http'])} | ${ratio(m.linger, m.fastify)} | ${target} |\n`;
+}
+const router = results.find((r) => r.id === 'router');
+const hello = results.find((r) => r.id === 'c50');
+if (router !== undefined && hello !== undefined) {
+  md += `\n**Router cost:** with 50 routes and a parameter, linger serves ${ratio(router.median.linger, hello.median.linger)} of its own hello throughput (keep-alive, 50 connections); node:http ${ratio(router.median['node:http'], hello.median['node:http'])}, fastify ${ratio(router.median.fastify, hello.median.fastify)}.\n`;
+}
+md += '\nServer CPU time per request (µs, median of the rounds; lower is better). Throughput can be capped by the single wrk core; this cannot, so "ceiling / linger" is the cost ratio of the server alone:\n\n';
+md += '| case | ceiling | linger | node:http | fastify | ceiling / linger |\n|---|---:|---:|---:|---:|---:|\n';
+for (const r of results) {
+  const c = r.cpuPerRequest;
+  md += `| ${r.title} | ${c.ceiling.toFixed(2)} | ${c.linger.toFixed(2)} | ${c['node:http'].toFixed(2)} | ${c.fastify.toFixed(2)} | ${ratio(c.ceiling, c.linger)} |\n`;
 }
 md += '\nRounds (requests/s), in measurement order:\n\n';
 for (const r of results) {
