@@ -91,6 +91,7 @@ export class Server implements ConnectionHost {
   readonly counters = new LifecycleStats();
   readonly parserLimits: ParserLimits;
   readonly keepAlivePrefix: string;
+  readonly keepAliveLines: string[] = [];
   shuttingDown = false;
   private readonly connections = new Set<Connection>();
   private rejected = 0;

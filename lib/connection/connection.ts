@@ -26,6 +26,8 @@ export interface ConnectionHost {
   readonly parserLimits: ParserLimits;
   /** "Connection: keep-alive\r\nKeep-Alive: timeout=T", built once per server. */
   readonly keepAlivePrefix: string;
+  /** `Connection` and `Keep-Alive` lines by the number of requests left, built once per server. */
+  readonly keepAliveLines: string[];
   readonly shuttingDown: boolean;
   createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): IncomingRequest;
   createResponse(request: IncomingRequest, host: ResponseHost): OutgoingResponse;
@@ -55,6 +57,13 @@ const CONCAT_LIMIT = 65_536;
 /** A small body is copied behind its head so head and body leave in one buffer and one segment. */
 const INLINE_BODY_LIMIT = 16_384;
 const ASCII = /^[\x00-\x7f]*$/;
+
+/** The lengths of small bodies repeat (the same page, the same JSON shape): their lines are built once. */
+const contentLengthLines: string[] = [];
+function contentLengthLine(length: number): string {
+  if (length >= 4096) return `Content-Length: ${length}\r\n`;
+  return (contentLengthLines[length] ??= `Content-Length: ${length}\r\n`);
+}
 
 export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
   readonly socket: Socket;
@@ -582,9 +591,11 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       return 'Connection: close\r\n';
     }
     const max = this.options.maxRequestsPerSocket;
-    return max > 0
-      ? `${this.keepAlivePrefix}, max=${max - response.request.sequence}\r\n`
-      : `${this.keepAlivePrefix}\r\n`;
+    if (max <= 0) return (this.host.keepAliveLines[0] ??= `${this.keepAlivePrefix}\r\n`);
+    const left = max - response.request.sequence;
+    // Cached up to nginx's default keepalive_requests order of magnitude; beyond, built per response.
+    if (left > 4096) return `${this.keepAlivePrefix}, max=${left}\r\n`;
+    return (this.host.keepAliveLines[left + 1] ??= `${this.keepAlivePrefix}, max=${left}\r\n`);
   }
 
   private closeDecision(response: OutgoingResponse): CloseReason | null {
@@ -625,7 +636,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       // HEAD answered with the length its GET would have (RFC 9110 9.3.2).
       framing = `Content-Length: ${response._contentLength}\r\n`;
     } else {
-      framing = status === 304 ? '' : `Content-Length: ${length}\r\n`;
+      framing = status === 304 ? '' : contentLengthLine(length);
     }
     if (noBody) length = 0;
     const head = serializeHead(status, response.statusMessage, response.headerList,
