@@ -159,16 +159,24 @@ function notFound(router: Router<Route>, req: Request, res: Response): void {
   res.status(405).setHeader('Allow', allowed.join(', ')).send('Method Not Allowed\n');
 }
 
-function fail(hooks: Hooks, req: Request, res: Response, err: unknown): void {
-  // Answered by the engine or a timeout, or already complete: nothing is left to repair or report.
-  if (res._preempted || (res.finished && res.headersSent)) return;
+/**
+ * Reports an error and clears the response for a new answer; false when no answer is possible:
+ * answered by the engine or a timeout, complete, or with its head out (then the connection ends
+ * without a clean message boundary, since half a body cannot be repaired).
+ */
+function reportAndReset(hooks: Hooks, req: Request, res: Response, err: unknown): boolean {
+  if (res._preempted || (res.finished && res.headersSent)) return false;
   reportError(hooks, req, res, err);
   if (res.headersSent) {
-    // Half a body cannot be repaired: the connection ends without a clean message boundary.
     res.destroy(err instanceof Error ? err : new Error(String(err)));
-    return;
+    return false;
   }
   resetResponse(res);
+  return true;
+}
+
+function fail(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+  if (!reportAndReset(hooks, req, res, err)) return;
   res.statusCode = statusOf(err);
   const handler = hooks.errorHandler;
   if (handler === null) {
@@ -206,14 +214,7 @@ function afterErrorHandler(hooks: Hooks, req: Request, res: Response, err: unkno
 
 /** A failing error handler must not loop: report it, then the plain default answer. */
 function errorHandlerFailed(hooks: Hooks, req: Request, res: Response, err: unknown): void {
-  if (res._preempted || (res.finished && res.headersSent)) return;
-  reportError(hooks, req, res, err);
-  if (res.headersSent) {
-    res.destroy(err instanceof Error ? err : new Error(String(err)));
-    return;
-  }
-  resetResponse(res);
-  defaultErrorResponse(res, null);
+  if (reportAndReset(hooks, req, res, err)) defaultErrorResponse(res, null);
 }
 
 function reportError(hooks: Hooks, req: Request, res: Response, err: unknown): void {

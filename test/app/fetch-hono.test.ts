@@ -92,16 +92,7 @@ t.test('streamed responses (hono/streaming) arrive chunk by chunk, SSE included'
   const client = await RawClient.connect(port);
   client.write(get('/stream'));
   // The first part must arrive before the handler has produced the rest (50 ms of sleeps).
-  const firstSeen = await new Promise<boolean>((resolve) => {
-    const deadline = setTimeout(() => resolve(false), 3000);
-    const check = () => {
-      if (client.unparsed.toString().includes('part 0')) {
-        clearTimeout(deadline);
-        resolve(!client.unparsed.toString().includes('part 4'));
-      } else setTimeout(check, 1);
-    };
-    check();
-  });
+  const firstSeen = (await client.waitForText('part 0')) && !client.unparsed.toString().includes('part 4');
   t.ok(firstSeen, 'the first chunk is on the wire before the last exists');
   let res = await client.response();
   t.equal(res.headers['transfer-encoding'], 'chunked');

@@ -125,6 +125,16 @@ export class RawClient {
     }
   }
 
+  /** Resolves true once `text` appears in the unparsed bytes (a head or a chunk still arriving), false after the timeout. */
+  async waitForText(text: string, timeoutMs = 3000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.buffer.toString('latin1').includes(text)) return true;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.ended || this.error !== null || !(await this.wait(left))) return this.buffer.toString('latin1').includes(text);
+    }
+  }
+
   /** Bytes received that were not part of a parsed response. */
   get unparsed(): Buffer {
     return this.buffer;
