@@ -77,11 +77,13 @@ export type Dispatch = (request: IncomingRequest, response: OutgoingResponse) =>
 export const CHANNELS = Object.freeze({
   connectionOpen: 'linger:connection:open',
   connectionClose: 'linger:connection:close',
+  requestStart: 'linger:request:start',
   requestEnd: 'linger:request:end',
   shutdown: 'linger:server:shutdown',
 });
 const connectionOpenChannel = diagnosticsChannel.channel(CHANNELS.connectionOpen);
 const connectionCloseChannel = diagnosticsChannel.channel(CHANNELS.connectionClose);
+const requestStartChannel = diagnosticsChannel.channel(CHANNELS.requestStart);
 const requestEndChannel = diagnosticsChannel.channel(CHANNELS.requestEnd);
 const shutdownChannel = diagnosticsChannel.channel(CHANNELS.shutdown);
 
@@ -136,6 +138,14 @@ export class Server implements ConnectionHost {
     });
   }
 
+  /**
+   * True while listening and not shutting down; false from the moment close() starts, so a
+   * health route answers 503 and a load balancer stops sending before connections are reaped.
+   */
+  get ready(): boolean {
+    return !this.shuttingDown && this.netServer !== null && this.netServer.listening;
+  }
+
   address(): AddressInfo | null {
     const address = this.netServer?.address();
     return address !== null && typeof address === 'object' ? address : null;
@@ -177,6 +187,9 @@ export class Server implements ConnectionHost {
   }
 
   dispatch(request: IncomingRequest, response: OutgoingResponse): void {
+    if (requestStartChannel.hasSubscribers) {
+      requestStartChannel.publish({ method: request.method, url: request.url, remoteAddress: request.remoteAddress });
+    }
     this.dispatcher(request, response);
   }
 
