@@ -100,6 +100,7 @@ export class Server implements ConnectionHost {
   private dispatcher: Dispatch;
   private closing: Promise<CloseResult> | null = null;
   private onDrained: (() => void) | null = null;
+  private forceNow: (() => void) | null = null;
   private closedDuringShutdown = 0;
   private forcedAtShutdown = 0;
   private readonly participants: ShutdownParticipant[] = [];
@@ -270,12 +271,18 @@ export class Server implements ConnectionHost {
     });
     let timer: NodeJS.Timeout | null = null;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
+      let fired = false;
+      const fire = (): void => {
+        if (fired) return;
+        fired = true;
+        if (timer !== null) clearTimeout(timer);
         publishShutdown('deadline', this.connections.size);
         for (const connection of [...this.connections]) connection.destroy('shutdown-forced');
         for (const participant of this.participants) participantsForced += participant.destroyAll();
         resolve();
-      }, timeout);
+      };
+      this.forceNow = fire;
+      timer = setTimeout(fire, timeout);
     });
     const everything = Promise.all([drained, participantsDone]);
     this.closing = Promise.race([everything, deadline])
@@ -290,6 +297,16 @@ export class Server implements ConnectionHost {
         };
       });
     return this.closing;
+  }
+
+  /**
+   * Moves the shutdown deadline to now: what close() is still waiting for is destroyed at once
+   * (an operator's second SIGTERM). Starts close() first if it was not called.
+   */
+  forceClose(): Promise<CloseResult> {
+    const closing = this.close({ timeout: 0 });
+    this.forceNow?.();
+    return closing;
   }
 
   stats(): ServerStats {
