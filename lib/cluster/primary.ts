@@ -25,7 +25,10 @@ export interface ClusterOptions {
   module: string;
   /** Default os.availableParallelism(). */
   workers?: number;
-  /** Default 3000; 0 picks a free port that all workers share. */
+  /**
+   * Default 3000. 0 picks a free port that all workers share, as long as one of them keeps
+   * listening; if every worker dies at once the replacements get a new port (see `port`).
+   */
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
@@ -245,7 +248,8 @@ export class Cluster extends EventEmitter {
       if (message.linger === 'listening') {
         if (t.state === 'starting') t.state = 'listening';
         t.listeningAt = Date.now();
-        this.port ??= message.port;
+        // Latest wins: with port 0, a listener that lost all its workers comes back on a new port.
+        this.port = message.port;
         this.emit('listening', { pid: t.pid, address: message.address, port: message.port });
         t.onListening?.();
         this.checkReady();
