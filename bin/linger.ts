@@ -82,7 +82,8 @@ function attachLogging(c: Cluster): void {
   c.on('listening', ({ pid, address, port }) => log(`worker ${pid} listening on ${address}:${port}`));
   c.on('crash', ({ pid, code, signal, delay, fatal }) =>
     log(`worker ${pid} exited unexpectedly (${fatal ?? `code ${code}, signal ${signal}`}); replacing in ${delay} ms`));
-  c.on('restart', ({ replaced, pids }) => log(`rolling restart done: replaced ${replaced.join(',')}; workers ${pids.join(',')}`));
+  c.on('restart', ({ replaced, pids, closedGracefully, forced, failed }) =>
+    log(`rolling restart done: replaced ${replaced.join(',')}; workers ${pids.join(',')}; ${closedGracefully} connections closed gracefully, ${forced} forced, ${failed} workers failed`));
   c.on('restart-failed', (err: Error) => log(`rolling restart aborted, old workers keep serving: ${err.message}`));
   c.on('signal', (signal) => log(`${signal}: stopping workers gracefully`));
   c.on('fatal', ({ message }) => process.stderr.write(`linger: worker could not start: ${message}\n`));

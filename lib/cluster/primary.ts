@@ -342,6 +342,9 @@ export class Cluster extends EventEmitter {
     if (this.stopping !== null) return;
     const generation = ++this.generation;
     const replaced: number[] = [];
+    let closedGracefully = 0;
+    let forced = 0;
+    let failed = 0;
     for (let round = 0; round < this.workerCount * 4 && this.stopping === null; round++) {
       const old = [...this.tracked.values()].find((t) => t.role === 'member' && t.state !== 'retiring' && t.generation < generation);
       if (old === undefined) break;
@@ -350,9 +353,14 @@ export class Cluster extends EventEmitter {
       fresh.role = 'member';
       if (this.stopping !== null) break;
       replaced.push(old.pid);
-      await this.retire(old);
+      const outcome = await this.retire(old);
+      if (outcome === null) failed++;
+      else {
+        closedGracefully += outcome.closedGracefully;
+        forced += outcome.forced;
+      }
     }
-    this.emit('restart', { replaced, pids: this.listeningPids });
+    this.emit('restart', { replaced, pids: this.listeningPids, closedGracefully, forced, failed });
   }
 }
 
