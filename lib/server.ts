@@ -147,6 +147,15 @@ export class Server implements ConnectionHost {
     return !this.shuttingDown && this.netServer !== null && this.netServer.listening;
   }
 
+  /**
+   * Closes the listening socket and nothing else: connections keep being served as usual until
+   * close(). A cluster worker calls it so that the shared listener is gone before any response
+   * says Connection: close, and a client reconnecting after it is refused instead of reset.
+   */
+  stopAccepting(): void {
+    if (this.netServer !== null && this.netServer.listening) this.netServer.close();
+  }
+
   address(): AddressInfo | null {
     const address = this.netServer?.address();
     return address !== null && typeof address === 'object' ? address : null;

@@ -164,6 +164,28 @@ t.test('ready: false before listen, true while listening, false as soon as close
   client.destroy();
 });
 
+t.test('stopAccepting(): the listener closes, open keep-alive connections are still served as usual', async (t) => {
+  const { app, port } = await start({}, (app) => app.get('/', () => 'hi'));
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  client.write(get('/'));
+  await client.response();
+  app.stopAccepting();
+  t.equal(app.ready, false, 'not ready once the listener is gone');
+  t.equal(app.stats().shuttingDown, false, 'but not shutting down');
+  const refused = await new Promise<string>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => { socket.destroy(); resolve('connected'); });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+  });
+  t.equal(refused, 'ECONNREFUSED', 'a new connection is refused');
+  client.write(get('/'));
+  const again = await client.response();
+  t.equal(again.body.toString(), 'hi');
+  t.not(again.headers.connection, 'close', 'the open connection stays persistent until close()');
+  client.destroy();
+});
+
 t.test('API misuse gets typed errors with stable codes', async (t) => {
   t.throws(() => createServer({ keepAliveTimeout: -1 }), { code: 'ERR_INVALID_OPTION' });
   t.throws(() => createServer({ maxHeaderSize: Number.NaN }), { code: 'ERR_INVALID_OPTION' });

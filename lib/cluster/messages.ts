@@ -5,12 +5,14 @@ import type { CloseResult } from '../server.js';
 
 /** Primary → worker. */
 export type PrimaryMessage =
+  | { linger: 'unlisten' }
   | { linger: 'shutdown'; timeout: number }
   | { linger: 'force' };
 
 /** Worker → primary. */
 export type WorkerMessage =
   | { linger: 'listening'; address: string; port: number }
+  | { linger: 'unlistened' }
   | { linger: 'closed'; result: CloseResult }
   | { linger: 'fatal'; message: string };
 

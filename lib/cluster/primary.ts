@@ -70,12 +70,20 @@ interface Tracked {
   fatal: string | null;
   result: { closedGracefully: number; forced: number } | null;
   onListening: (() => void) | null;
+  onUnlistened: (() => void) | null;
+  exitCode: number | null;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
 // Beyond each worker's own close() deadline, the time left before the primary kills it.
 const KILL_GRACE_MS = 5_000;
+// A worker that does not confirm leaving the listener (busy event loop) does not hold up the stop.
+const UNLISTEN_WAIT_MS = 2_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
@@ -180,7 +188,13 @@ export class Cluster extends EventEmitter {
     this.respawns.clear();
     this.rejectReady(new Error('the cluster was stopped before it was ready'));
     const all = [...this.tracked.values()];
-    this.stopping = Promise.all(all.map((t) => this.retire(t))).then((outcomes) => {
+    for (const t of all) t.state = 'retiring';
+    // Two phases: first every worker leaves the shared listener, so the primary closes it; only
+    // then do workers answer with Connection: close. A client reconnecting after that response is
+    // refused; in one phase it could reach the primary's listener in its last moments and be
+    // accepted, then reset when the listener closes with it queued.
+    const unlistened = Promise.race([Promise.all(all.map((t) => this.unlisten(t))), delay(UNLISTEN_WAIT_MS)]);
+    this.stopping = unlistened.then(() => Promise.all(all.map((t) => this.retire(t)))).then((outcomes) => {
       const result: ClusterStopResult = { closedGracefully: 0, forced: 0, failed: 0 };
       for (const outcome of outcomes) {
         if (outcome === null) result.failed++;
@@ -240,6 +254,8 @@ export class Cluster extends EventEmitter {
       fatal: null,
       result: null,
       onListening: null,
+      onUnlistened: null,
+      exitCode: null,
       exited: new Promise((resolve) => { onExit = resolve; }),
     };
     this.tracked.set(worker.id, t);
@@ -253,6 +269,8 @@ export class Cluster extends EventEmitter {
         this.emit('listening', { pid: t.pid, address: message.address, port: message.port });
         t.onListening?.();
         this.checkReady();
+      } else if (message.linger === 'unlistened') {
+        t.onUnlistened?.();
       } else if (message.linger === 'closed') {
         t.result = message.result;
       } else if (message.linger === 'fatal') {
@@ -263,6 +281,7 @@ export class Cluster extends EventEmitter {
     worker.on('error', () => {});
     worker.on('exit', (code: number | null, signal: string | null) => {
       this.tracked.delete(worker.id);
+      t.exitCode = code;
       onExit({ code, signal });
       this.onWorkerExit(t, code, signal);
     });
@@ -323,9 +342,21 @@ export class Cluster extends EventEmitter {
     });
   }
 
+  private unlisten(t: Tracked): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.tracked.has(t.worker.id) || !t.worker.isConnected()) {
+        resolve();
+        return;
+      }
+      t.onUnlistened = resolve;
+      void t.exited.then(() => resolve());
+      this.send(t, { linger: 'unlisten' });
+    });
+  }
+
   /** Asks a worker to close gracefully; kills it if it outlives its deadline. Resolves with its close result, or null. */
   private async retire(t: Tracked): Promise<Tracked['result']> {
-    if (!this.tracked.has(t.worker.id)) return t.result;
+    if (!this.tracked.has(t.worker.id)) return t.exitCode === 0 || t.exitCode === 1 ? t.result : null;
     t.state = 'retiring';
     this.send(t, { linger: 'shutdown', timeout: this.shutdownTimeout });
     const killer = setTimeout(() => t.worker.process.kill('SIGKILL'), this.shutdownTimeout + KILL_GRACE_MS);

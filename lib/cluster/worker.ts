@@ -6,12 +6,12 @@ import { pathToFileURL } from 'node:url';
 import type { CloseResult, Server } from '../server.js';
 import { ENV, isPrimaryMessage, type WorkerMessage } from './messages.js';
 
-type ServerLike = Pick<Server, 'listen' | 'close' | 'forceClose' | 'address'>;
+type ServerLike = Pick<Server, 'listen' | 'close' | 'forceClose' | 'address' | 'stopAccepting'>;
 
 function isServer(value: unknown): value is ServerLike {
   const v = value as Partial<ServerLike> | null;
   return v !== null && typeof v === 'object' && typeof v.listen === 'function' && typeof v.close === 'function'
-    && typeof v.forceClose === 'function' && typeof v.address === 'function';
+    && typeof v.forceClose === 'function' && typeof v.address === 'function' && typeof v.stopAccepting === 'function';
 }
 
 /**
@@ -77,7 +77,12 @@ export async function runWorker(): Promise<void> {
   };
   process.on('message', (message: unknown) => {
     if (!isPrimaryMessage(message)) return;
-    if (message.linger === 'shutdown') shutdown(message.timeout);
+    if (message.linger === 'unlisten') {
+      // node:cluster's internal close of the shared handle goes out on this same channel first, so
+      // when the primary reads this answer its listener no longer counts this worker.
+      server.stopAccepting();
+      void send({ linger: 'unlistened' });
+    } else if (message.linger === 'shutdown') shutdown(message.timeout);
     else if (message.linger === 'force') {
       shutdown(0);
       void server.forceClose().catch(() => {});
