@@ -8,6 +8,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { freePort, parseWrk, run, sleep, startCli, which, workerPids } from './helpers.js';
 
@@ -164,4 +165,57 @@ t.test('nginx upstream keep-alive racing a 1 s linger idle timeout, with rolling
   t.comment(`nginx (upstream keepalive_timeout ${NGINX_KEEPALIVE_MS} ms, linger keepAliveTimeout ${LINGER_KEEPALIVE_MS} ms): ` +
     `requests=${log.length} (steady ${sa.requests}, idling ${sb.requests}) 502=${count502} non200=${non200} clientClosed499=${clientClosed} ` +
     `upstreamErrors=${upstreamErrors} wrkSocketErrors=${JSON.stringify([sa.socketErrors, sb.socketErrors])} forcedInRestarts=${forcedInRestarts} forcedAtStop=${stopped?.[2]}`);
+});
+
+t.test('the nginx example config as shipped proxies to the cluster, /healthz included', missing.length > 0 ? { skip: `${missing.join(' and ')} not installed (apt-get install ${missing.join(' ')})` } : {}, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'linger-nginx-example-'));
+  chmodSync(dir, 0o755);
+  mkdirSync(path.join(dir, 'tmp'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const upstreamPort = await freePort();
+  const listenPort = await freePort();
+  const example = readFileSync(fileURLToPath(new URL('../../../examples/nginx/linger.conf', import.meta.url)), 'utf8');
+  t.match(example, /listen 80;/);
+  t.match(example, /server 127\.0\.0\.1:3000 /);
+  writeFileSync(path.join(dir, 'linger.conf'), example
+    .replace('listen 80;', `listen 127.0.0.1:${listenPort};`)
+    .replace('server 127.0.0.1:3000 ', `server 127.0.0.1:${upstreamPort} `));
+  writeFileSync(path.join(dir, 'nginx.conf'), `worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  include ${dir}/linger.conf;
+}
+`);
+  const cli = startCli(['--workers', '2', '--port', String(upstreamPort), '--host', '127.0.0.1']);
+  t.teardown(() => cli.kill('SIGKILL'));
+  await cli.waitFor(/ready: /, 15_000);
+  const nginx = spawn(NGINX!, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/err.log;`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const nginxExit = once(nginx, 'exit');
+  t.teardown(() => {
+    if (nginx.exitCode === null) nginx.kill('SIGKILL');
+  });
+  let code = 0;
+  for (let i = 0; i < 50 && code !== 200; i++) {
+    code = await status(listenPort);
+    if (code !== 200) await sleep(100);
+  }
+  t.equal(code, 200, 'a request through the example config is answered');
+  const health = await new Promise<string>((resolve) => {
+    http.get({ host: '127.0.0.1', port: listenPort, path: '/healthz', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+    }).on('error', (err) => resolve(err.message));
+  });
+  t.equal(health, '200 ok', '/healthz through nginx');
+  nginx.kill('SIGQUIT');
+  await nginxExit;
+  cli.kill('SIGTERM');
+  t.equal((await cli.exited).code, 0);
 });
