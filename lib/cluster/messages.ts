@@ -9,8 +9,9 @@ export type PrimaryMessage =
   | { linger: 'shutdown'; timeout: number }
   | { linger: 'force' };
 
-/** Worker → primary. */
+/** Worker → primary. 'attached': its message handlers exist (messages sent earlier would be lost). */
 export type WorkerMessage =
+  | { linger: 'attached' }
   | { linger: 'listening'; address: string; port: number }
   | { linger: 'unlistened' }
   | { linger: 'closed'; result: CloseResult }

@@ -71,6 +71,8 @@ interface Tracked {
   result: { closedGracefully: number; forced: number } | null;
   onListening: (() => void) | null;
   onUnlistened: (() => void) | null;
+  /** Messages held until the worker says its handlers exist. */
+  held: PrimaryMessage[] | null;
   exitCode: number | null;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
@@ -255,13 +257,18 @@ export class Cluster extends EventEmitter {
       result: null,
       onListening: null,
       onUnlistened: null,
+      held: [],
       exitCode: null,
       exited: new Promise((resolve) => { onExit = resolve; }),
     };
     this.tracked.set(worker.id, t);
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
-      if (message.linger === 'listening') {
+      if (message.linger === 'attached') {
+        const held = t.held ?? [];
+        t.held = null;
+        for (const m of held) this.send(t, m);
+      } else if (message.linger === 'listening') {
         if (t.state === 'starting') t.state = 'listening';
         t.listeningAt = Date.now();
         // Latest wins: with port 0, a listener that lost all its workers comes back on a new port.
@@ -366,7 +373,8 @@ export class Cluster extends EventEmitter {
   }
 
   private send(t: Tracked, message: PrimaryMessage): void {
-    if (t.worker.isConnected()) t.worker.send(message, undefined, () => {});
+    if (t.held !== null) t.held.push(message);
+    else if (t.worker.isConnected()) t.worker.send(message, undefined, () => {});
   }
 
   private async rollingRestart(): Promise<void> {

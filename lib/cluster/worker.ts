@@ -56,15 +56,17 @@ export async function runWorker(): Promise<void> {
   // must not kill the workers underneath it.
   process.on('SIGHUP', () => {});
 
-  let server: ServerLike;
-  try {
-    server = await loadServer(modulePath);
-  } catch (err) {
-    return fatal(err instanceof Error ? err.message : String(err));
-  }
-
+  // Messages and signals can arrive while the module is still loading or listen() is pending:
+  // they are remembered, and a worker told to stop before it listens exits without listening.
+  let server: ServerLike | null = null;
+  let listening = false;
+  let stopBeforeListening = false;
   let closing: Promise<CloseResult> | null = null;
   const shutdown = (timeout: number): void => {
+    if (server === null || !listening) {
+      stopBeforeListening = true;
+      return;
+    }
     if (closing !== null) return;
     closing = server.close({ timeout });
     closing.then(
@@ -75,18 +77,20 @@ export async function runWorker(): Promise<void> {
       () => process.exit(1),
     );
   };
+  const force = (): void => {
+    shutdown(0);
+    void server?.forceClose().catch(() => {});
+  };
   process.on('message', (message: unknown) => {
     if (!isPrimaryMessage(message)) return;
     if (message.linger === 'unlisten') {
       // node:cluster's internal close of the shared handle goes out on this same channel first, so
       // when the primary reads this answer its listener no longer counts this worker.
-      server.stopAccepting();
+      if (server !== null && listening) server.stopAccepting();
+      else stopBeforeListening = true;
       void send({ linger: 'unlistened' });
     } else if (message.linger === 'shutdown') shutdown(message.timeout);
-    else if (message.linger === 'force') {
-      shutdown(0);
-      void server.forceClose().catch(() => {});
-    }
+    else if (message.linger === 'force') force();
   });
   // Ctrl-C or a process-group SIGTERM reaches the workers too: close as the primary would ask;
   // a second one forces.
@@ -94,18 +98,36 @@ export async function runWorker(): Promise<void> {
   const onSignal = (): void => {
     signals++;
     if (signals === 1) shutdown(defaultTimeout);
-    else void server.forceClose().catch(() => {});
+    else force();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // The primary is gone (killed): nobody will ask, so close on our own rather than serve orphaned.
   process.on('disconnect', () => shutdown(defaultTimeout));
+  void send({ linger: 'attached' });
+
+  try {
+    server = await loadServer(modulePath);
+  } catch (err) {
+    return fatal(err instanceof Error ? err.message : String(err));
+  }
+  const exitUnstarted = async (): Promise<void> => {
+    await send({ linger: 'closed', result: { closedGracefully: 0, forced: 0 } });
+    process.exit(0);
+  };
+  if (stopBeforeListening) return exitUnstarted();
 
   let address;
   try {
     address = await server.listen({ port, host });
   } catch (err) {
     return fatal(`listen on ${host}:${port} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  listening = true;
+  if (stopBeforeListening) {
+    // Asked to stop while listen() was pending: nothing was served; leave at once.
+    server.stopAccepting();
+    return exitUnstarted();
   }
   await send({ linger: 'listening', address: address.address, port: address.port });
 }

@@ -145,3 +145,14 @@ t.test('rolling restart replaces every worker; one whose new code cannot start i
   t.equal(result.forced, 0);
   t.equal(result.failed, 0);
 });
+
+t.test('a stop while the workers are still loading ends them without waiting for any deadline', async (t) => {
+  const c = runCluster({ module: APP, workers: 2, port: 0, signals: false, shutdownTimeout: 20_000 });
+  const started = Date.now();
+  const result = await c.stop();
+  const elapsed = Date.now() - started;
+  t.same(result, { closedGracefully: 0, forced: 0, failed: 0 }, 'both exited cleanly without serving');
+  t.ok(elapsed < 10_000, `stopped in ${elapsed} ms, not after the 20 s deadline plus the kill grace`);
+  t.same(c.workers, []);
+  await t.rejects(c.ready, /stopped before it was ready/);
+});
