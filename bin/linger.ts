@@ -26,8 +26,8 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-function integer(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
+function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) usageError(`--${name} must be a whole number, got "${value}"`);
   const n = Number(value);
   if (n < min || n > max) usageError(`--${name} must be between ${min} and ${max}, got ${n}`);
@@ -67,10 +67,11 @@ function parse(argv: string[]) {
   if (values.host !== undefined && values.host.trim() === '') usageError('--host must not be empty');
   return {
     module: modulePath,
-    workers: integer(values.workers, 'workers', 1, 1024, NaN),
-    port: integer(values.port, 'port', 0, 65535, 3000),
-    host: values.host ?? '127.0.0.1',
-    shutdownTimeout: integer(values['shutdown-timeout'], 'shutdown-timeout', 0, 86_400_000, 30_000),
+    // Unset options take runCluster()'s defaults (CPU count, 3000, 127.0.0.1, 30 s).
+    workers: integer(values.workers, 'workers', 1, 1024),
+    port: integer(values.port, 'port', 0, 65535),
+    host: values.host,
+    shutdownTimeout: integer(values['shutdown-timeout'], 'shutdown-timeout', 0, 86_400_000),
   };
 }
 
@@ -91,7 +92,7 @@ function attachLogging(c: Cluster): void {
 }
 
 const options = parse(process.argv.slice(2));
-const c = runCluster({ ...options, workers: Number.isNaN(options.workers) ? undefined : options.workers });
+const c = runCluster(options);
 attachLogging(c);
 c.ready.then(
   ({ port, host, pids }) => log(`ready: ${pids.length} workers on http://${host}:${port}/ (primary ${process.pid}, workers ${pids.join(',')})`),

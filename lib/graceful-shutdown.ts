@@ -37,6 +37,13 @@ export interface GracefulShutdownOptions {
 
 type Closable = Pick<Server, 'close' | 'forceClose'>;
 
+/**
+ * A repeat this soon after the previous signal is the same request delivered twice, not an
+ * operator asking to force: `timeout`, some process managers and a terminal's Ctrl-C can signal
+ * both the process and its process group. People do not press twice within 100 ms.
+ */
+export const DUPLICATE_SIGNAL_MS = 100;
+
 function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
@@ -65,6 +72,7 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
   if (onShutdown !== undefined && typeof onShutdown !== 'function') throw invalid('onShutdown must be a function');
 
   let received = 0;
+  let lastAt = -Infinity;
   let forcedBySignal = false;
   const finish = (code: number): void => {
     if (exit) process.exit(code);
@@ -94,6 +102,9 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
+    const now = Date.now();
+    if (now - lastAt < DUPLICATE_SIGNAL_MS) return;
+    lastAt = now;
     received++;
     if (received === 1) {
       void run(signal);

@@ -87,6 +87,30 @@ t.test('a second SIGTERM destroys what is left at once, exit 1', async (t) => {
   client.destroy();
 });
 
+t.test('the same signal delivered twice at once (process and process group) is one request, not a force', async (t) => {
+  const app = createServer({ idleReapGuard: 10 });
+  app.get('/slow', async () => {
+    await sleep(300);
+    return 'slow done';
+  });
+  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
+  const seen: ShutdownInfo[] = [];
+  const dispose = gracefulShutdown(app, { signals: ['SIGUSR2'], exit: false, timeout: 5000, onShutdown: (info) => { seen.push(info); } });
+  t.teardown(dispose);
+  const client = await RawClient.connect(port);
+  client.write(get('/slow'));
+  await sleep(50);
+  // What `timeout` does: the signal to the process, then to its group, microseconds apart.
+  process.emit('SIGUSR2', 'SIGUSR2');
+  process.emit('SIGUSR2', 'SIGUSR2');
+  const response = await client.response();
+  t.equal(response.body.toString(), 'slow done', 'the in-flight request completes');
+  const started = Date.now();
+  while (seen.length === 0 && Date.now() - started < 3000) await sleep(10);
+  t.match(seen, [{ forcedBySignal: false, exitCode: 0, result: { forced: 0 } }]);
+  client.destroy();
+});
+
 t.test('exit: false runs onShutdown with the result and leaves the process alone; the disposer removes listeners', async (t) => {
   const app = createServer({ idleReapGuard: 10 });
   await app.listen({ port: 0, host: '127.0.0.1' });

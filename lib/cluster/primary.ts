@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DUPLICATE_SIGNAL_MS } from '../graceful-shutdown.js';
 import { UsageError } from '../http1/protocol-error.js';
 import { ENV, isWorkerMessage, type PrimaryMessage } from './messages.js';
 
@@ -217,7 +218,11 @@ export class Cluster extends EventEmitter {
       if (this.stopping !== null) return;
       this.restart().catch((err: unknown) => this.emit('restart-failed', err));
     };
+    let lastStopAt = -Infinity;
     const onStop = (signal: NodeJS.Signals): void => {
+      const now = Date.now();
+      if (now - lastStopAt < DUPLICATE_SIGNAL_MS) return;
+      lastStopAt = now;
       const first = this.stopping === null;
       this.emit('signal', signal);
       const stopping = this.stop();

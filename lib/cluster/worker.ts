@@ -3,6 +3,7 @@
 
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
+import { DUPLICATE_SIGNAL_MS } from '../graceful-shutdown.js';
 import type { CloseResult, Server } from '../server.js';
 import { ENV, isPrimaryMessage, type WorkerMessage } from './messages.js';
 
@@ -95,7 +96,11 @@ export async function runWorker(): Promise<void> {
   // Ctrl-C or a process-group SIGTERM reaches the workers too: close as the primary would ask;
   // a second one forces.
   let signals = 0;
+  let lastSignalAt = -Infinity;
   const onSignal = (): void => {
+    const now = Date.now();
+    if (now - lastSignalAt < DUPLICATE_SIGNAL_MS) return;
+    lastSignalAt = now;
     signals++;
     if (signals === 1) shutdown(defaultTimeout);
     else force();
