@@ -156,3 +156,32 @@ t.test('a stop while the workers are still loading ends them without waiting for
   t.same(c.workers, []);
   await t.rejects(c.ready, /stopped before it was ready/);
 });
+
+t.test('CLI: SIGTERM waits for a busy request, a second SIGTERM forces it and the exit code is 1', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, 'serve', APP, '--workers', '1', '--port', '0', '--shutdown-timeout', '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const started = Date.now();
+  while (!/ready: .*http:\/\/127\.0\.0\.1:(\d+)/.test(out) && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+  const port = Number(/ready: .*http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+  const slow = new Promise<string>((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/slow?ms=15000', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve('complete'));
+      res.on('error', (err) => resolve(err.message));
+    }).on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(child.exitCode, null, 'still waiting for the busy request');
+  const signalled = Date.now();
+  child.kill('SIGTERM');
+  t.equal(await exited, 1, 'exit 1: a connection was forced');
+  t.ok(Date.now() - signalled < 5000, 'right after the second signal, not at the 20 s deadline');
+  t.match(out, /stopped: 0 connections closed gracefully, 1 forced/);
+  t.not(await slow, 'complete', 'the forced request did not complete');
+});
