@@ -77,11 +77,13 @@ export type Dispatch = (request: IncomingRequest, response: OutgoingResponse) =>
 export const CHANNELS = Object.freeze({
   connectionOpen: 'linger:connection:open',
   connectionClose: 'linger:connection:close',
+  requestStart: 'linger:request:start',
   requestEnd: 'linger:request:end',
   shutdown: 'linger:server:shutdown',
 });
 const connectionOpenChannel = diagnosticsChannel.channel(CHANNELS.connectionOpen);
 const connectionCloseChannel = diagnosticsChannel.channel(CHANNELS.connectionClose);
+const requestStartChannel = diagnosticsChannel.channel(CHANNELS.requestStart);
 const requestEndChannel = diagnosticsChannel.channel(CHANNELS.requestEnd);
 const shutdownChannel = diagnosticsChannel.channel(CHANNELS.shutdown);
 
@@ -99,6 +101,7 @@ export class Server implements ConnectionHost {
   private dispatcher: Dispatch;
   private closing: Promise<CloseResult> | null = null;
   private onDrained: (() => void) | null = null;
+  private forceNow: (() => void) | null = null;
   private closedDuringShutdown = 0;
   private forcedAtShutdown = 0;
   private readonly participants: ShutdownParticipant[] = [];
@@ -135,6 +138,23 @@ export class Server implements ConnectionHost {
         resolve(server.address() as AddressInfo);
       });
     });
+  }
+
+  /**
+   * True while listening and not shutting down; false from the moment close() starts, so a
+   * health route answers 503 and a load balancer stops sending before connections are reaped.
+   */
+  get ready(): boolean {
+    return !this.shuttingDown && this.netServer !== null && this.netServer.listening;
+  }
+
+  /**
+   * Closes the listening socket and nothing else: connections keep being served as usual until
+   * close(). A cluster worker calls it so that the shared listener is gone before any response
+   * says Connection: close, and a client reconnecting after it is refused instead of reset.
+   */
+  stopAccepting(): void {
+    if (this.netServer !== null && this.netServer.listening) this.netServer.close();
   }
 
   address(): AddressInfo | null {
@@ -178,6 +198,9 @@ export class Server implements ConnectionHost {
   }
 
   dispatch(request: IncomingRequest, response: OutgoingResponse): void {
+    if (requestStartChannel.hasSubscribers) {
+      requestStartChannel.publish({ method: request.method, url: request.url, remoteAddress: request.remoteAddress });
+    }
     this.dispatcher(request, response);
   }
 
@@ -258,12 +281,18 @@ export class Server implements ConnectionHost {
     });
     let timer: NodeJS.Timeout | null = null;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
+      let fired = false;
+      const fire = (): void => {
+        if (fired) return;
+        fired = true;
+        if (timer !== null) clearTimeout(timer);
         publishShutdown('deadline', this.connections.size);
         for (const connection of [...this.connections]) connection.destroy('shutdown-forced');
         for (const participant of this.participants) participantsForced += participant.destroyAll();
         resolve();
-      }, timeout);
+      };
+      this.forceNow = fire;
+      timer = setTimeout(fire, timeout);
     });
     const everything = Promise.all([drained, participantsDone]);
     this.closing = Promise.race([everything, deadline])
@@ -278,6 +307,16 @@ export class Server implements ConnectionHost {
         };
       });
     return this.closing;
+  }
+
+  /**
+   * Moves the shutdown deadline to now: what close() is still waiting for is destroyed at once
+   * (an operator's second SIGTERM). Starts close() first if it was not called.
+   */
+  forceClose(): Promise<CloseResult> {
+    const closing = this.close({ timeout: 0 });
+    this.forceNow?.();
+    return closing;
   }
 
   stats(): ServerStats {

@@ -115,6 +115,77 @@ t.test('diagnostics_channel publishes connection closes with their reason', asyn
   client.destroy();
 });
 
+t.test('diagnostics_channel publishes request starts before the handler runs', async (t) => {
+  const order: string[] = [];
+  const { app, port } = await start({}, (app) => app.get('/x', () => {
+    order.push('handler');
+    return 'x';
+  }));
+  t.teardown(() => app.close({ timeout: 500 }));
+  const starts: Array<{ method: string; url: string }> = [];
+  const onStart = (message: unknown): void => {
+    order.push('start');
+    starts.push(message as { method: string; url: string });
+  };
+  diagnosticsChannel.subscribe(CHANNELS.requestStart, onStart);
+  t.teardown(() => diagnosticsChannel.unsubscribe(CHANNELS.requestStart, onStart));
+  const client = await RawClient.connect(port);
+  client.write(get('/x?y=1'));
+  await client.response();
+  t.equal(CHANNELS.requestStart, 'linger:request:start');
+  t.match(starts, [{ method: 'GET', url: '/x?y=1' }]);
+  t.same(order, ['start', 'handler']);
+  client.destroy();
+});
+
+t.test('ready: false before listen, true while listening, false as soon as close() starts', async (t) => {
+  const app = createServer({ idleReapGuard: 50 });
+  let readyInHandler: boolean | null = null;
+  let release: () => void = () => {};
+  app.get('/slow', async () => {
+    await new Promise<void>((resolve) => { release = resolve; });
+    readyInHandler = app.ready;
+    return 'done';
+  });
+  t.equal(app.ready, false, 'not listening yet');
+  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
+  t.equal(app.ready, true);
+  const client = await RawClient.connect(port);
+  client.write(get('/slow'));
+  await eventually(() => app.stats().connections.active === 1);
+  const closing = app.close({ timeout: 5000 });
+  t.equal(app.ready, false, 'false synchronously once close() is called');
+  release();
+  const response = await client.response();
+  t.equal(response.body.toString(), 'done');
+  t.equal(readyInHandler, false, 'a handler running during shutdown sees ready === false');
+  await closing;
+  t.equal(app.ready, false);
+  client.destroy();
+});
+
+t.test('stopAccepting(): the listener closes, open keep-alive connections are still served as usual', async (t) => {
+  const { app, port } = await start({}, (app) => app.get('/', () => 'hi'));
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  client.write(get('/'));
+  await client.response();
+  app.stopAccepting();
+  t.equal(app.ready, false, 'not ready once the listener is gone');
+  t.equal(app.stats().shuttingDown, false, 'but not shutting down');
+  const refused = await new Promise<string>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => { socket.destroy(); resolve('connected'); });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+  });
+  t.equal(refused, 'ECONNREFUSED', 'a new connection is refused');
+  client.write(get('/'));
+  const again = await client.response();
+  t.equal(again.body.toString(), 'hi');
+  t.not(again.headers.connection, 'close', 'the open connection stays persistent until close()');
+  client.destroy();
+});
+
 t.test('API misuse gets typed errors with stable codes', async (t) => {
   t.throws(() => createServer({ keepAliveTimeout: -1 }), { code: 'ERR_INVALID_OPTION' });
   t.throws(() => createServer({ maxHeaderSize: Number.NaN }), { code: 'ERR_INVALID_OPTION' });

@@ -1,0 +1,3 @@
+// Multi-core serving on node:cluster: the primary's API; the worker side is forked by it.
+
+export { Cluster, runCluster, type ClusterOptions, type ClusterStopResult, type BackoffOptions, type WorkerInfo } from './primary.js';
