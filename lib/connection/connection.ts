@@ -1032,7 +1032,9 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       } else if (this.queueHead === null && this.pendingInput === null) {
         if (this.host.shuttingDown) deadline = Math.min(deadline, this.idleSince + o.idleReapGuard);
         else if (!this.receivedAny) deadline = Math.min(deadline, this.acceptedAt + o.firstByteTimeout);
-        else deadline = Math.min(deadline, this.idleSince + o.keepAliveTimeout);
+        // idleSince comes from the cached clock, up to one tick old: one tick more means the idle
+        // timeout never fires early, which a proxy ordering its own idle timeout below ours relies on.
+        else deadline = Math.min(deadline, this.idleSince + o.keepAliveTimeout + this.host.sweeper.tickMs);
       }
     } else if (this.state === CLOSING) {
       deadline = this.lastProgressAt + o.sendTimeout;

@@ -159,8 +159,11 @@ t.test('idle timeout closes a quiet keep-alive connection with a clean EOF', asy
   const client = await RawClient.connect(port);
   client.write(get('/'));
   const res = await client.response();
+  const answeredAt = Date.now();
   t.match(res.headers['keep-alive'], /^timeout=0, max=\d+$/, 'advertises less than it enforces');
   t.equal(await client.waitEnd(3000), 'eof');
+  // A lower bound, not a speed claim: a proxy whose idle timeout sits just below ours relies on it.
+  t.ok(Date.now() - answeredAt >= 150, `not closed before keepAliveTimeout (after ${Date.now() - answeredAt} ms)`);
   client.destroy();
   await eventually(() => app.stats().closes['idle-timeout'] === 1);
   t.equal(app.stats().closes['idle-timeout'], 1);
