@@ -86,9 +86,9 @@ function methodString(buf: Buffer, s: number, e: number): string {
   const c0 = buf[s]!;
   switch (e - s) {
     case 3:
-      if (buf[s + 1] === 0x45 && buf[s + 2] === 0x54) {
-        if (c0 === 0x47) return 'GET';
-        if (c0 === 0x50) return 'PUT';
+      if (buf[s + 2] === 0x54) {
+        if (c0 === 0x47 && buf[s + 1] === 0x45) return 'GET';
+        if (c0 === 0x50 && buf[s + 1] === 0x55) return 'PUT';
       }
       break;
     case 4:
