@@ -22,6 +22,8 @@ export const FUZZ_LIMITS: Readonly<HarnessLimits> = Object.freeze({
 });
 
 export interface Message {
+  /** Offset of the message's first byte (a leading empty line included) in the input. */
+  start: number;
   method: string;
   target: string;
   versionMinor: number;
@@ -53,6 +55,8 @@ export type End =
 export interface Outcome {
   messages: Message[];
   end: End;
+  /** Offset of the first byte of the message the stream ended in (or of the unconsumed rest). */
+  lastStart: number;
 }
 
 /** An invariant broken: what the fuzzer reports as a crash. */
@@ -174,6 +178,7 @@ function checkChunkedAgainstBytes(raw: Buffer, bodyLength: number, bodyHash: num
 interface Sink {
   messages: Message[];
   end: End;
+  lastStart: number;
 }
 
 /**
@@ -191,7 +196,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
   let pending: Buffer = Buffer.alloc(0);
   let pendingAt = 0; // absolute offset of pending[0]
   let headStart = 0; // absolute offset where the current head began
-  const sink: Sink = { messages, end: { kind: 'idle' } };
+  const sink: Sink = { messages, end: { kind: 'idle' }, lastStart: 0 };
   // Bounded work: every step must consume a byte or finish something; more steps than this is a hang.
   let budget = 4 * input.length + 64;
 
@@ -234,7 +239,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
           }
           decoder = null;
           current = null;
-          headStart = bodyEnd;
+          headStart = sink.lastStart = bodyEnd;
           if (stopAfterBody !== null) {
             sink.end = withDiscard(stopAfterBody, input.length - bodyEnd);
             return finish(sink);
@@ -260,8 +265,10 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
       pos += consumed;
       const headEnd = base + pos;
       parser.reset();
+      check(headEnd - headStart === head.headBytes, `headBytes ${head.headBytes} but the head spans ${headEnd - headStart} bytes`);
       check(parser.pendingBytes === 0 && parser.head === null, 'reset() left state');
       const msg: Message = {
+        start: headStart,
         method: head.method,
         target: head.target,
         versionMinor: head.versionMinor,
@@ -279,6 +286,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
       };
       checkHeadAgainstBytes(msg, input.subarray(headStart, headEnd), limits);
       messages.push(msg);
+      sink.lastStart = headStart;
       headStart = headEnd;
       // The order of Connection.startRequest: the body is read even when the connection will stop after it.
       let stop: End | null = null;
@@ -292,17 +300,14 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
         current = msg;
         msg.bodyLength = 0;
         bodyStart = headEnd;
+        // As in Connection.processInput, a body is read before the stop takes effect, even for an
+        // upgrade (the bytes after the body are held) and CONNECT (answered 501 without the body).
         stopAfterBody = stop;
-        // An upgrade holds the bytes after the head, and CONNECT is answered at once: no body is read.
-        if (stop !== null && stop.reason !== 'close') {
-          msg.bodyLength = -1;
-          sink.end = withDiscard(stop, input.length - headEnd);
-          return finish(sink);
-        }
       } else if (stop !== null) {
         sink.end = withDiscard(stop, input.length - headEnd);
         return finish(sink);
       }
+      if (decoder === null) sink.lastStart = headEnd;
     }
     pending = buf.subarray(pos);
     pendingAt = base + pos;
@@ -322,7 +327,7 @@ function withDiscard(end: End, discarded: number): End {
 }
 
 function finish(sink: Sink): Outcome {
-  return { messages: sink.messages, end: sink.end };
+  return { messages: sink.messages, end: sink.end, lastStart: sink.lastStart };
 }
 
 /** Stable text of an outcome, for comparing runs of differently split input. */
