@@ -3,7 +3,8 @@
 // crash (input + message) to files, and prints executions, exec/s, corpus size and blocks covered.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCorpus, REPO_ROOT } from './corpus.js';
@@ -48,4 +49,11 @@ const stats = fuzz({
 });
 console.log(`done in ${(stats.millis / 1000).toFixed(1)} s: ${line(stats)}, parser runs ${stats.runs}, new entries ${stats.newEntries}`);
 console.log(`functions reached ${stats.functionsReached}; blocks never reached: ${stats.uncovered.length}`);
+const sources = new Map<string, string>();
+for (const [url, start, end] of stats.uncovered) {
+  if (!sources.has(url)) sources.set(url, readFileSync(fileURLToPath(url), 'utf8'));
+  const text = sources.get(url)!;
+  const lineNo = text.slice(0, start).split('\n').length;
+  console.log(`  ${path.basename(url)}:${lineNo}  ${JSON.stringify(text.slice(start, Math.min(end, start + 70)))}`);
+}
 process.exitCode = stats.crashes.length > 0 ? 1 : 0;
