@@ -215,6 +215,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
         check(pos >= before && pos <= end, `decoder moved from ${before} to ${pos} in [0, ${end}]`);
         if (decoder.error !== null) {
           const e = checkError(decoder.error, 'body');
+          check(decoder.next(buf, pos, end) === pos && decoder.error === e, 'a failed decoder did not stay failed');
           sink.end = { kind: 'error', code: e.code, status: e.status, inBody: true };
           return finish(sink);
         }
@@ -229,6 +230,8 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
           check(current!.bodyLength <= current!.contentLength, 'more body bytes than Content-Length');
         }
         if (decoder.done) {
+          const again = decoder.next(buf, pos, end);
+          check(again === pos && decoder.dataEnd === decoder.dataStart && decoder.received === current!.bodyLength, 'a finished decoder consumed more');
           const bodyEnd = base + pos;
           if (decoder instanceof ChunkedDecoder) {
             current!.trailers = [...decoder.trailers];
@@ -252,6 +255,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
         check(parser.error !== null && parser.head === null, 'execute returned -1 without an error');
         const e = checkError(parser.error, 'head');
         sink.end = { kind: 'error', code: e.code, status: e.status, inBody: false };
+        check(parser.execute(buf, pos, end) === -1 && parser.error === e, 'a failed parser did not stay failed');
         return finish(sink);
       }
       check(parser.error === null, 'error set but execute returned a count');
@@ -262,6 +266,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
         break; // keep buf[pos, end) and wait for the next piece
       }
       const head = parser.head;
+      check(parser.execute(buf, pos + consumed, end) === 0 && parser.head === head, 'a parser holding a head consumed more before reset()');
       pos += consumed;
       const headEnd = base + pos;
       parser.reset();
