@@ -10,6 +10,8 @@ export interface MatchContext {
   lingerEnd: string;
   /** node's llhttp error code, when a clientError fired. */
   nodeCode: string | null;
+  /** Statuses of node's final responses, in order. */
+  nodeStatuses: number[];
   /** Index of the first request one server served and the other did not. */
   at: number;
   outcome: Outcome;
@@ -118,13 +120,6 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     matches: (c) => c.lingerEnd === 'ERR_INVALID_HOST',
   },
   {
-    id: 'missing-host',
-    direction: 'linger-rejects',
-    rfc: 'RFC 9112 3.2',
-    why: 'an HTTP/1.1 request without Host MUST get 400; llhttp leaves it to the application',
-    matches: (c) => c.lingerEnd === 'ERR_MISSING_HOST',
-  },
-  {
     id: 'transfer-encoding-in-http10',
     direction: 'linger-rejects',
     rfc: 'RFC 9112 6.1',
@@ -181,11 +176,13 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     matches: (c) => c.nodeCode === 'HPE_INVALID_METHOD' && c.outcome.messages[c.at] !== undefined && !LLHTTP_METHODS.has(c.outcome.messages[c.at]!.method),
   },
   {
-    id: 'chunk-size-bws',
+    id: 'chunk-extension-bws',
     direction: 'node-rejects',
     rfc: 'RFC 9112 7.1.1',
-    why: 'BWS is allowed before the ";" of a chunk extension; llhttp rejects a space after the chunk size',
-    matches: (c) => c.nodeCode === 'HPE_INVALID_CHUNK_SIZE' && /(^|\n)[0-9A-Fa-f]+[ \t]+;/.test(rest(c)),
+    why: 'BWS is allowed around the ";" and "=" of a chunk extension; llhttp rejects a space after the chunk size or around "="',
+    matches: (c) =>
+      (c.nodeCode === 'HPE_INVALID_CHUNK_SIZE' || c.nodeCode === 'HPE_STRICT') &&
+      rest(c).split('\r\n').some((line) => /^[0-9A-Fa-f]+([ \t]*;[^\r\n]*)?([ \t][;=]|[;=][ \t])/.test(line)),
   },
   {
     id: 'identical-content-lengths',
@@ -218,6 +215,30 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
       const m = c.outcome.messages[c.at];
       if (m === undefined || !m.chunked || !(c.nodeCode ?? '').match(/^HPE_(INVALID_TRANSFER_ENCODING|INVALID_CONTENT_LENGTH|UNEXPECTED_CONTENT_LENGTH)$/)) return false;
       return m.trailers.some((v, i) => i % 2 === 0 && /^(content-length|transfer-encoding)$/i.test(v));
+    },
+  },
+  {
+    id: 'empty-list-elements-in-transfer-encoding',
+    direction: 'node-rejects',
+    rfc: 'RFC 9110 5.6.1, RFC 9112 6.1',
+    why: 'a recipient MUST ignore empty list elements, so "chunked,," ends in chunked; llhttp refuses the value',
+    matches: (c) => {
+      const m = c.outcome.messages[c.at];
+      if (m === undefined || !m.chunked || c.nodeCode !== 'HPE_INVALID_TRANSFER_ENCODING') return false;
+      const te = m.rawHeaders.filter((v, i) => i % 2 === 1 && /^transfer-encoding$/i.test(m.rawHeaders[i - 1]!));
+      return te.some((v) => /(^|,)[ \t]*(,|$)/.test(v));
+    },
+  },
+  {
+    id: 'empty-expect',
+    direction: 'node-rejects',
+    rfc: 'RFC 9110 10.1.1, 5.6.1',
+    why: 'Expect is a list; an empty value (or only commas) holds no expectation, so the request is served. node answers 417 to any value without "100-continue"',
+    matches: (c) => {
+      const m = c.outcome.messages[c.at];
+      if (m === undefined || c.nodeStatuses[c.at] !== 417) return false;
+      const expects = m.rawHeaders.filter((v, i) => i % 2 === 1 && /^expect$/i.test(m.rawHeaders[i - 1]!));
+      return expects.length > 0 && expects.every((v) => /^[ \t,]*$/.test(v));
     },
   },
   {

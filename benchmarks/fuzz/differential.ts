@@ -225,7 +225,7 @@ export async function compare(pair: ServerPair, input: Buffer): Promise<Verdict>
     return fail(`message ${i}: node ${JSON.stringify(a[i])}, linger ${JSON.stringify(b[i])}`);
   }
   const direction = i === b.length ? 'linger-rejects' : 'node-rejects';
-  const entry = ALLOW_LIST.find((e) => e.direction === direction && e.matches({ input, lingerEnd, nodeCode: node.errorCode, at: i, outcome }));
+  const entry = ALLOW_LIST.find((e) => e.direction === direction && e.matches({ input, lingerEnd, nodeCode: node.errorCode, nodeStatuses: node.statuses, at: i, outcome }));
   const detail = `${direction} at message ${i}: node served ${a.length} (error ${node.errorCode ?? 'none'}), linger ${b.length} (${lingerEnd})`;
   if (entry === undefined) return fail(detail);
   return { ...verdict, result: 'allowed', allowedBy: entry, detail };

@@ -47,11 +47,14 @@ const CASES: Case[] = [
   { name: 'six leading empty lines', input: `${'\r\n'.repeat(6)}GET / HTTP/1.1\r\n${H}\r\n`, expect: 'leading-empty-lines', linger: 0, node: 1 },
   // Deliberate: linger follows the RFC where llhttp is stricter.
   { name: 'lower-case method', input: `get / HTTP/1.1\r\n${H}\r\n`, expect: 'any-token-method', linger: 1, node: 0 },
-  { name: 'BWS before a chunk extension', input: `${CHUNKED}3 ;x=1\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-size-bws', linger: 1, node: 0 },
+  { name: 'BWS before a chunk extension', input: `${CHUNKED}3 ;x=1\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-extension-bws', linger: 1, node: 0 },
+  { name: 'BWS around "=" in a chunk extension', input: `${CHUNKED}3;x = 1\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-extension-bws', linger: 1, node: 0 },
   { name: 'Content-Length: 3, 3', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3, 3\r\n\r\nabc`, expect: 'identical-content-lengths', linger: 1, node: 0 },
   { name: 'two identical Content-Length fields', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc`, expect: 'identical-content-lengths', linger: 1, node: 0 },
   { name: 'HTAB after the Content-Length digits', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3\t\t\r\n\r\nabc`, expect: 'content-length-htab-ows', linger: 1, node: 0 },
   { name: 'Transfer-Encoding as a trailer', input: `${CHUNKED}3\r\nabc\r\n0\r\nTransfer-Encoding: chunke\xe4\r\n\r\n`, expect: 'framing-fields-in-trailers', linger: 1, node: 0 },
+  { name: 'Transfer-Encoding: chunked,,', input: `POST /t HTTP/1.1\r\n${H}Transfer-Encoding: chunked,,\r\n\r\n1\r\nx\r\n0\r\n\r\n`, expect: 'empty-list-elements-in-transfer-encoding', linger: 1, node: 0 },
+  { name: 'empty Expect', input: `POST /e HTTP/1.1\r\n${H}Expect: \r\nContent-Length: 0\r\n\r\n`, expect: 'empty-expect', linger: 1, node: 0 },
   { name: 'quote and backslash in an absolute-form authority', input: `GET HTTPS://Example;q="a\\"b".com:8443/ HTTP/1.1\r\n${H}\r\n`, expect: 'visible-ascii-target', linger: 1, node: 0 },
 ];
 
