@@ -242,6 +242,17 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     },
   },
   {
+    id: 'transfer-encoding-htab-ows',
+    direction: 'node-rejects',
+    rfc: 'RFC 9110 5.5, 5.6.1',
+    why: 'OWS around a field value or a list element is SP or HTAB; llhttp rejects an HTAB around "chunked"',
+    matches: (c) => {
+      const m = c.outcome.messages[c.at];
+      if (m === undefined || !m.chunked || c.nodeCode !== 'HPE_INVALID_TRANSFER_ENCODING') return false;
+      return [...messageText(c).matchAll(/\r\ntransfer-encoding:([^\r\n]*)/gi)].some((l) => l[1]!.includes('\t'));
+    },
+  },
+  {
     id: 'visible-ascii-target',
     direction: 'node-rejects',
     rfc: 'RFC 9112 3.2, RFC 3986 2',

@@ -52,6 +52,7 @@ const CASES: Case[] = [
   { name: 'Content-Length: 3, 3', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3, 3\r\n\r\nabc`, expect: 'identical-content-lengths', linger: 1, node: 0 },
   { name: 'two identical Content-Length fields', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc`, expect: 'identical-content-lengths', linger: 1, node: 0 },
   { name: 'HTAB after the Content-Length digits', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3\t\t\r\n\r\nabc`, expect: 'content-length-htab-ows', linger: 1, node: 0 },
+  { name: 'HTAB after chunked', input: `POST /t HTTP/1.1\r\n${H}Transfer-Encoding: chunked\t\t\r\n\r\n0\r\n\r\n`, expect: 'transfer-encoding-htab-ows', linger: 1, node: 0 },
   { name: 'Transfer-Encoding as a trailer', input: `${CHUNKED}3\r\nabc\r\n0\r\nTransfer-Encoding: chunke\xe4\r\n\r\n`, expect: 'framing-fields-in-trailers', linger: 1, node: 0 },
   { name: 'Transfer-Encoding: chunked,,', input: `POST /t HTTP/1.1\r\n${H}Transfer-Encoding: chunked,,\r\n\r\n1\r\nx\r\n0\r\n\r\n`, expect: 'empty-list-elements-in-transfer-encoding', linger: 1, node: 0 },
   { name: 'empty Expect', input: `POST /e HTTP/1.1\r\n${H}Expect: \r\nContent-Length: 0\r\n\r\n`, expect: 'empty-expect', linger: 1, node: 0 },
