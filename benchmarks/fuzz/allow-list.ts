@@ -40,10 +40,10 @@ function requestLine(ctx: MatchContext): string {
 }
 
 /** That request as linger framed it (head, body and trailers), or the rest when linger never framed it. */
-function messageText(ctx: MatchContext): string {
-  const m = ctx.outcome.messages[ctx.at];
+function messageText(ctx: MatchContext, k = ctx.at): string {
+  const m = ctx.outcome.messages[k];
   if (m === undefined) return rest(ctx);
-  const next = ctx.outcome.messages[ctx.at + 1]?.start ?? (ctx.at === ctx.outcome.messages.length - 1 ? ctx.outcome.lastStart : ctx.input.length);
+  const next = ctx.outcome.messages[k + 1]?.start ?? (k === ctx.outcome.messages.length - 1 ? ctx.outcome.lastStart : ctx.input.length);
   return ctx.input.latin1Slice(m.start, next > m.start ? next : ctx.input.length);
 }
 
@@ -97,6 +97,16 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     rfc: 'RFC 9112 2.2',
     why: 'lines end in CRLF; a recipient MAY accept a bare LF and linger does not anywhere. llhttp accepts it before the request line and after an HTTP/0.9 one',
     matches: (c) => c.lingerEnd === 'ERR_BARE_LF',
+  },
+  {
+    id: 'connection-close-htab-ows',
+    direction: 'linger-rejects',
+    rfc: 'RFC 9110 5.5, 5.6.1, 7.6.1',
+    why: '"close" followed by HTAB (OWS) is still close, so linger stops after that request; llhttp does not see the option and reads on',
+    matches: (c) => {
+      if (c.lingerEnd !== 'closed:close' || c.at === 0) return false;
+      return [...messageText(c, c.at - 1).matchAll(/\r\nconnection:([^\r\n]*)/gi)].some((l) => l[1]!.includes('\t'));
+    },
   },
   {
     id: 'unsupported-major-version',
@@ -182,7 +192,7 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     why: 'BWS is allowed around the ";" and "=" of a chunk extension; llhttp rejects a space after the chunk size or around "="',
     matches: (c) =>
       (c.nodeCode === 'HPE_INVALID_CHUNK_SIZE' || c.nodeCode === 'HPE_STRICT') &&
-      rest(c).split('\r\n').some((line) => /^[0-9A-Fa-f]+([ \t]*;[^\r\n]*)?([ \t][;=]|[;=][ \t])/.test(line)),
+      rest(c).split('\r\n').some((line) => /^[0-9A-Fa-f]+[ \t]*;/.test(line) && /[ \t][;=]|[;=][ \t]/.test(line)),
   },
   {
     id: 'identical-content-lengths',
@@ -250,6 +260,17 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
       const m = c.outcome.messages[c.at];
       if (m === undefined || !m.chunked || c.nodeCode !== 'HPE_INVALID_TRANSFER_ENCODING') return false;
       return [...messageText(c).matchAll(/\r\ntransfer-encoding:([^\r\n]*)/gi)].some((l) => l[1]!.includes('\t'));
+    },
+  },
+  {
+    id: 'connection-in-trailers',
+    direction: 'node-rejects',
+    rfc: 'RFC 9110 6.5.1, 7.6.1',
+    why: 'a trailer field does not manage the connection; linger ignores Connection: close sent as a trailer, llhttp closes on it',
+    matches: (c) => {
+      const m = c.outcome.messages[c.at - 1];
+      if (m === undefined || !m.chunked || c.nodeCode !== 'HPE_CLOSED_CONNECTION') return false;
+      return m.trailers.some((v, i) => i % 2 === 0 && /^connection$/i.test(v));
     },
   },
   {

@@ -36,6 +36,7 @@ const CASES: Case[] = [
   { name: 'bare LF before the request line', input: '\n\r\nGET /\r\n\r\n', expect: 'bare-lf', linger: 0, node: 1 },
   { name: 'HTTP/0.9 line ended by a bare LF', input: `GET /1\n${H}\r\n`, expect: 'bare-lf', linger: 0, node: 1 },
   { name: 'bare CR among leading empty lines', input: `\r\n\r\n\r\r\nGET / HTTP/1.1\r\n${H}\r\n`, expect: 'bare-cr', linger: 0, node: 1 },
+  { name: 'Connection: close followed by HTABs', input: `GET /1 HTTP/1.1\r\n${H}Connection: close\t\t\r\n\r\nGET /2 HTTP/1.1\r\n${H}\r\n`, expect: 'connection-close-htab-ows', linger: 1, node: 2 },
   { name: 'HTTP/2.0 request line', input: `GET / HTTP/2.0\r\n${H}\r\n`, expect: 'unsupported-major-version', linger: 0, node: 1 },
   { name: 'two Host fields', input: `GET / HTTP/1.1\r\n${H}Host: b\r\n\r\n`, expect: 'duplicate-host', linger: 0, node: 1 },
   { name: 'Host with a space', input: 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', expect: 'invalid-host', linger: 0, node: 1 },
@@ -48,6 +49,7 @@ const CASES: Case[] = [
   // Deliberate: linger follows the RFC where llhttp is stricter.
   { name: 'lower-case method', input: `get / HTTP/1.1\r\n${H}\r\n`, expect: 'any-token-method', linger: 1, node: 0 },
   { name: 'BWS before a chunk extension', input: `${CHUNKED}3 ;x=1\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-extension-bws', linger: 1, node: 0 },
+  { name: 'SP and HTABs before a chunk extension', input: `${CHUNKED}3 \t\t;x=1\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-extension-bws', linger: 1, node: 0 },
   { name: 'BWS around "=" in a chunk extension', input: `${CHUNKED}3;x = 1\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-extension-bws', linger: 1, node: 0 },
   { name: 'Content-Length: 3, 3', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3, 3\r\n\r\nabc`, expect: 'identical-content-lengths', linger: 1, node: 0 },
   { name: 'two identical Content-Length fields', input: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc`, expect: 'identical-content-lengths', linger: 1, node: 0 },
@@ -56,6 +58,7 @@ const CASES: Case[] = [
   { name: 'Transfer-Encoding as a trailer', input: `${CHUNKED}3\r\nabc\r\n0\r\nTransfer-Encoding: chunke\xe4\r\n\r\n`, expect: 'framing-fields-in-trailers', linger: 1, node: 0 },
   { name: 'Transfer-Encoding: chunked,,', input: `POST /t HTTP/1.1\r\n${H}Transfer-Encoding: chunked,,\r\n\r\n1\r\nx\r\n0\r\n\r\n`, expect: 'empty-list-elements-in-transfer-encoding', linger: 1, node: 0 },
   { name: 'empty Expect', input: `POST /e HTTP/1.1\r\n${H}Expect: \r\nContent-Length: 0\r\n\r\n`, expect: 'empty-expect', linger: 1, node: 0 },
+  { name: 'Connection: close as a trailer', input: `${CHUNKED}1\r\nx\r\n0\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\n${H}\r\n`, expect: 'connection-in-trailers', linger: 2, node: 1 },
   { name: 'quote and backslash in an absolute-form authority', input: `GET HTTPS://Example;q="a\\"b".com:8443/ HTTP/1.1\r\n${H}\r\n`, expect: 'visible-ascii-target', linger: 1, node: 0 },
 ];
 
