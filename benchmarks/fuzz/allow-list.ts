@@ -144,6 +144,13 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     matches: (c) => c.lingerEnd === 'ERR_TRANSFER_ENCODING_NOT_CHUNKED',
   },
   {
+    id: 'content-length-with-transfer-encoding',
+    direction: 'linger-rejects',
+    rfc: 'RFC 9112 6.1, 6.3',
+    why: 'Content-Length together with any Transfer-Encoding, an empty one included, is refused (the smuggling shape); llhttp ignores an empty Transfer-Encoding and frames by Content-Length',
+    matches: (c) => c.lingerEnd === 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING',
+  },
+  {
     id: 'unsupported-transfer-coding',
     direction: 'linger-rejects',
     rfc: 'RFC 9112 6.1',

@@ -42,6 +42,7 @@ const CASES: Case[] = [
   { name: 'Host with a space', input: 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', expect: 'invalid-host', linger: 0, node: 1 },
   { name: 'Transfer-Encoding in HTTP/1.0', input: 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', expect: 'transfer-encoding-in-http10', linger: 0, node: 1 },
   { name: 'empty Transfer-Encoding', input: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: \r\n\r\nGET / HTTP/1.1\r\n${H}\r\n`, expect: 'transfer-encoding-not-chunked', linger: 0, node: 2 },
+  { name: 'empty Transfer-Encoding with Content-Length', input: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: \r\nContent-Length: 4\r\n\r\nabcd`, expect: 'content-length-with-transfer-encoding', linger: 0, node: 1 },
   { name: 'gzip, chunked', input: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`, expect: 'unsupported-transfer-coding', linger: 0, node: 1 },
   { name: 'chunk extension without a name', input: `${CHUNKED}3;=x\r\nabc\r\n0\r\n\r\n`, expect: 'chunk-extension-grammar', linger: 0, node: 1 },
   { name: 'Expect member that merely contains 100-continue', input: `POST / HTTP/1.1\r\n${H}Expect: 00-continect: 100-continue\r\nContent-Length: 5\r\n\r\nhello`, expect: 'expect-only-100-continue', linger: 0, node: 1 },
