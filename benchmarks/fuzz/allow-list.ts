@@ -242,7 +242,7 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     matches: (c) => {
       const m = c.outcome.messages[c.at];
       if (m === undefined || !m.chunked || c.nodeCode !== 'HPE_INVALID_TRANSFER_ENCODING') return false;
-      const te = m.rawHeaders.filter((v, i) => i % 2 === 1 && /^transfer-encoding$/i.test(m.rawHeaders[i - 1]!));
+      const te = m.rawHeaders.filter((_, i) => i % 2 === 1 && /^transfer-encoding$/i.test(m.rawHeaders[i - 1]!));
       return te.some((v) => /(^|,)[ \t]*(,|$)/.test(v));
     },
   },
@@ -254,7 +254,7 @@ export const ALLOW_LIST: readonly AllowEntry[] = [
     matches: (c) => {
       const m = c.outcome.messages[c.at];
       if (m === undefined || c.nodeStatuses[c.at] !== 417) return false;
-      const expects = m.rawHeaders.filter((v, i) => i % 2 === 1 && /^expect$/i.test(m.rawHeaders[i - 1]!));
+      const expects = m.rawHeaders.filter((_, i) => i % 2 === 1 && /^expect$/i.test(m.rawHeaders[i - 1]!));
       return expects.length > 0 && expects.every((v) => /^[ \t,]*$/.test(v));
     },
   },
