@@ -26,7 +26,7 @@
  *   ERR_DUPLICATE_HOST            400  more than one Host
  *   ERR_INVALID_HOST              400  Host value with a byte outside 0x21-0x7E
  * Message framing (RFC 9112 6, RFC 9110 8.6, 10.1.1)
- *   ERR_INVALID_CONTENT_LENGTH    400  not 1*DIGIT, empty, signed, or more than 15 digits
+ *   ERR_INVALID_CONTENT_LENGTH    400  not 1*DIGIT, empty, signed, or more than 15 digits after leading zeros
  *   ERR_CONFLICTING_CONTENT_LENGTH 400 differing values, in one field or across fields
  *   ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING 400  both present (6.3: request smuggling)
  *   ERR_TRANSFER_ENCODING_NOT_CHUNKED 400  the final transfer coding is not chunked

@@ -44,7 +44,7 @@ export class RequestHead {
 /** RFC 9112 2.2 asks servers to ignore at least one empty line before the request line; a few cover
  * every client that sends a stray CRLF after a body, more than that is not an HTTP client. */
 const MAX_LEADING_EMPTY_LINES = 4;
-/** 15 decimal digits stay exact in a double and allow bodies up to ~1 PB; longer is refused as invalid. */
+/** 15 significant decimal digits stay exact in a double and allow bodies up to ~1 PB; longer is refused as invalid. */
 const MAX_CONTENT_LENGTH_DIGITS = 15;
 
 const CR = 13;
@@ -86,9 +86,9 @@ function methodString(buf: Buffer, s: number, e: number): string {
   const c0 = buf[s]!;
   switch (e - s) {
     case 3:
-      if (buf[s + 1] === 0x45 && buf[s + 2] === 0x54) {
-        if (c0 === 0x47) return 'GET';
-        if (c0 === 0x50) return 'PUT';
+      if (buf[s + 2] === 0x54) {
+        if (c0 === 0x47 && buf[s + 1] === 0x45) return 'GET';
+        if (c0 === 0x50 && buf[s + 1] === 0x55) return 'PUT';
       }
       break;
     case 4:
@@ -577,8 +577,10 @@ export class RequestParser {
   private onContentLength(buf: Buffer, vs: number, ve: number, pos: number, last: number): boolean {
     for (let p = vs; p <= ve; ) {
       p = nextElement(buf, p, ve);
-      const s = elStart;
+      let s = elStart;
       const e = elEnd;
+      // Leading zeros are valid digits (1*DIGIT) that add nothing to the value: only the others count.
+      while (e - s > 1 && buf[s] === 0x30) s++;
       if (e === s || e - s > MAX_CONTENT_LENGTH_DIGITS) {
         return this.reject(pos, last, 'ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
       }

@@ -206,6 +206,18 @@ const VALID: Array<{ name: string; text: string; head: Partial<RequestHead> }> =
     head: { method: 'POST', host: 'a', contentLength: 999999999999999, rawHeaders: ['Host', 'a', 'Content-Length', '999999999999999'] },
   },
   {
+    // Found by the differential fuzz run against llhttp: leading zeros are 1*DIGIT too and do not count
+    // towards the 15-digit cap.
+    name: 'Content-Length with 40 leading zeros',
+    text: `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${'0'.repeat(40)}12\r\n\r\n`,
+    head: { method: 'POST', host: 'a', contentLength: 12, rawHeaders: ['Host', 'a', 'Content-Length', `${'0'.repeat(40)}12`] },
+  },
+  {
+    name: 'Content-Length of many zeros',
+    text: `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${'0'.repeat(200)}\r\n\r\n`,
+    head: { method: 'POST', host: 'a', contentLength: 0, rawHeaders: ['Host', 'a', 'Content-Length', '0'.repeat(200)] },
+  },
+  {
     name: 'leading CRLFs before the request line',
     text: '\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n',
     head: { host: 'a', rawHeaders: ['Host', 'a'] },
@@ -426,6 +438,7 @@ const INVALID: Array<{ name: string; text: string; status: number; code: string;
   { name: 'differing Content-Length list', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n', status: 400, code: 'ERR_CONFLICTING_CONTENT_LENGTH' },
   { name: 'signed Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
   { name: 'negative Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'Content-Length of 16 significant digits after zeros', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0001000000000000000\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
   { name: 'hex Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
   { name: 'empty Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
   { name: 'empty element in a Content-Length list', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
