@@ -356,8 +356,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
    * order, so its clock is the earliest of those still waiting (the walk is bounded by maxPipelineDepth).
    */
   private firstUnanswered(): OutgoingResponse | null {
+    const upgrading = this.upgradeWaiter?.response;
     for (let r = this.queueHead; r !== null; r = r._next) {
-      if (!r.headersSent && !r._complete && r._handlerClockFrom > 0) return r;
+      // A handler that asked to take the socket over has answered; the hand-over waits for the pipeline.
+      if (!r.headersSent && !r._complete && r._handlerClockFrom > 0 && r !== upgrading) return r;
     }
     return null;
   }
