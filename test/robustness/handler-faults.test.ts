@@ -167,3 +167,22 @@ t.test('handlerTimeout is validated like every option and off by default', async
   }
   t.equal(createServer({}).config.handlerTimeout, 0);
 });
+
+t.test('handlerTimeout: an answer parked behind a slow pipelined stream is not preempted', async (t) => {
+  // /slow streams for ~200 ms, past handlerTimeout; /fast answered at once and waits its turn.
+  const { app, port } = await start({ handlerTimeout: 100 }, (app) => {
+    app.get('/slow', () => slowStream());
+    app.get('/fast', () => 'fast');
+  });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  client.write(get('/slow') + get('/fast'));
+  const [slow, fast] = await client.responses(2, 5000);
+  t.equal(slow!.body.toString(), SLOW_BODY);
+  t.equal(fast!.status, 200);
+  t.equal(fast!.body.toString(), 'fast');
+  t.equal(fast!.headers.connection, 'keep-alive', 'the connection stays persistent');
+  client.destroy();
+  t.ok(await eventually(() => app.stats().connections.open === 0));
+  t.equal(app.stats().closes['handler-timeout'], 0);
+});
