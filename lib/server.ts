@@ -112,7 +112,7 @@ export class Server implements ConnectionHost {
     this.parserLimits = Object.freeze({ maxHeaderSize: o.maxHeaderSize, maxHeaderCount: o.maxHeaderCount, maxUriLength: o.maxUriLength });
     this.keepAlivePrefix = `Connection: keep-alive\r\nKeep-Alive: timeout=${o.keepAliveAdvertisedTimeout}`;
     const shortest = Math.min(o.keepAliveTimeout, o.firstByteTimeout, o.headersTimeout, o.bodyTimeout, o.lingerSilence,
-      o.idleReapGuard > 0 ? o.idleReapGuard : Infinity);
+      o.idleReapGuard > 0 ? o.idleReapGuard : Infinity, o.handlerTimeout > 0 ? o.handlerTimeout : Infinity);
     this.sweeper = new DeadlineSweeper(tickFor(shortest));
     this.dispatcher = dispatch;
   }

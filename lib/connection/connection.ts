@@ -275,6 +275,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       if (decoder.dataEnd > decoder.dataStart) request._push(buf.subarray(decoder.dataStart, decoder.dataEnd));
     }
     if (decoder.done) {
+      // The handler has everything it asked for: from here its time to answer is its own.
+      if (this.readingResponse !== null) this.readingResponse._handlerClockFrom = now;
       this.decoder = null;
       this.reading = null;
       this.readingResponse = null;
@@ -318,6 +320,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       this.lastBodyReadAt = now;
     } else {
       this.requestStartedAt = 0;
+      response._handlerClockFrom = now;
     }
 
     if (head.method === 'CONNECT') {
@@ -363,6 +366,30 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     this.acceptingRequests = false;
     this.enqueueOutput(response, Buffer.from(errorResponse(status), 'latin1'));
     this.complete(response);
+  }
+
+  /**
+   * The oldest dispatched response whose handler has not started it: requests are dispatched in
+   * order, so its clock is the earliest of those still waiting (the walk is bounded by maxPipelineDepth).
+   */
+  private firstUnanswered(): OutgoingResponse | null {
+    const upgrading = this.upgradeWaiter?.response;
+    for (let r = this.queueHead; r !== null; r = r._next) {
+      // A handler that asked to take the socket over has answered; the hand-over waits for the pipeline.
+      if (!r.headersSent && !r._complete && r._handlerClockFrom > 0 && r !== upgrading) return r;
+    }
+    return null;
+  }
+
+  /** handlerTimeout: 503 in the handler's place, its signal aborted, its later writes ignored. */
+  private preemptSlowHandlers(now: number): void {
+    const limit = this.options.handlerTimeout;
+    for (let r = this.firstUnanswered(); r !== null && this.state === OPEN; r = this.firstUnanswered()) {
+      if (now < r._handlerClockFrom + limit) return;
+      const request = r.request;
+      this.preempt(r, 503, 'handler-timeout');
+      request._abort(new HttpError(503, 'ERR_HANDLER_TIMEOUT', `the handler did not start a response within ${limit} ms`));
+    }
   }
 
   /** A protocol error or a head timeout: the error answers in order behind the responses in flight. */
@@ -1036,6 +1063,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
         // timeout never fires early, which a proxy ordering its own idle timeout below ours relies on.
         else deadline = Math.min(deadline, this.idleSince + o.keepAliveTimeout + this.host.sweeper.tickMs);
       }
+      if (o.handlerTimeout > 0) {
+        const waiting = this.firstUnanswered();
+        if (waiting !== null) deadline = Math.min(deadline, waiting._handlerClockFrom + o.handlerTimeout);
+      }
     } else if (this.state === CLOSING) {
       deadline = this.lastProgressAt + o.sendTimeout;
     } else if (this.state === LINGERING) {
@@ -1066,6 +1097,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     if (this.state !== OPEN) {
       this.updateDeadline();
       return;
+    }
+    if (o.handlerTimeout > 0) {
+      this.preemptSlowHandlers(now);
+      if (this.state !== OPEN) return;
     }
     if (this.reading !== null) {
       if (now >= this.requestStartedAt + o.requestTimeout) {

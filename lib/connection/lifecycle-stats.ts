@@ -17,6 +17,7 @@ export const CLOSE_REASONS = [
   'parse-error',
   'body-not-read', // a response ended with too much request body left to discard
   'handler-error', // a response failed after its head was sent
+  'handler-timeout', // a handler did not start its response within handlerTimeout
   'max-connections',
   'shutdown-idle',
   'shutdown-after-response',

@@ -27,6 +27,11 @@ export interface ServerOptions {
   requestTimeout?: number;
   /** Longest gap between two reads of a request body, in ms. */
   bodyTimeout?: number;
+  /**
+   * From a request being fully received to its handler starting the response, in ms; then the
+   * engine answers 503 with Connection: close and aborts the request's signal. 0 = off.
+   */
+  handlerTimeout?: number;
   /** Output that makes no progress for this long means the peer stopped reading, in ms. */
   sendTimeout?: number;
   /** Requests one connection may carry; the last response says `Connection: close`. 0 = unlimited. */
@@ -63,6 +68,7 @@ export interface ResolvedOptions {
   headersTimeout: number;
   requestTimeout: number;
   bodyTimeout: number;
+  handlerTimeout: number;
   sendTimeout: number;
   maxRequestsPerSocket: number;
   maxConnectionAge: number;
@@ -95,6 +101,11 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   // node:http's default for receiving a whole request.
   requestTimeout: 300_000,
   bodyTimeout: 30_000,
+  // Off: the engine cannot know how long a legitimate handler takes (long polls, reports), and
+  // node:http dropped its 120 s default in v13 for cutting such requests. A client that gives up
+  // closes its connection, which aborts the handler's signal anyway. Behind a proxy, set it below
+  // the proxy's read timeout (nginx proxy_read_timeout 60 s) so clients get this 503, not a 504.
+  handlerTimeout: 0,
   // nginx send_timeout.
   sendTimeout: 60_000,
   // nginx keepalive_requests.
@@ -144,6 +155,7 @@ export function resolveOptions(input: ServerOptions = {}): ResolvedOptions {
     headersTimeout: pick(input.headersTimeout, DEFAULTS.headersTimeout, 'headersTimeout', 1),
     requestTimeout: pick(input.requestTimeout, DEFAULTS.requestTimeout, 'requestTimeout', 1),
     bodyTimeout: pick(input.bodyTimeout, DEFAULTS.bodyTimeout, 'bodyTimeout', 1),
+    handlerTimeout: pick(input.handlerTimeout, DEFAULTS.handlerTimeout, 'handlerTimeout', 0),
     sendTimeout: pick(input.sendTimeout, DEFAULTS.sendTimeout, 'sendTimeout', 1),
     maxRequestsPerSocket: pick(input.maxRequestsPerSocket, DEFAULTS.maxRequestsPerSocket, 'maxRequestsPerSocket', 0),
     maxConnectionAge: pick(input.maxConnectionAge, DEFAULTS.maxConnectionAge, 'maxConnectionAge', 0),

@@ -39,6 +39,7 @@ export class OutgoingResponse {
   /** @internal */ _parkedBytes = 0;
   /** @internal all output handed to the connection */ _complete = false;
   /** @internal the engine answered (timeout) or dropped this response; handler writes are ignored */ _preempted = false;
+  /** @internal when the handler timer started (request fully received); 0 = not yet */ _handlerClockFrom = 0;
   /** @internal why the connection closes after this response; null keeps it alive */ _closeReason: CloseReason | null = null;
   /** @internal the handler set Connection: close */ _userClose = false;
   /** @internal Content-Length set by the handler; -1 when not set */ _contentLength = -1;
@@ -56,6 +57,8 @@ export class OutgoingResponse {
   }
 
   setHeader(name: string, value: HeaderValue): this {
+    // The engine answered in the handler's place: its late headers are ignored like its writes.
+    if (this._preempted) return this;
     if (this.headersSent) throw new UsageError('ERR_HEADERS_SENT', `cannot set header ${name}: the head was already sent`);
     if (typeof name !== 'string' || !isToken(name)) {
       throw new UsageError('ERR_INVALID_HEADER_NAME', `invalid header name ${JSON.stringify(name)}`);
@@ -71,6 +74,7 @@ export class OutgoingResponse {
 
   /** Adds a value without replacing earlier ones (Set-Cookie). */
   appendHeader(name: string, value: string): this {
+    if (this._preempted) return this;
     if (this.headersSent) throw new UsageError('ERR_HEADERS_SENT', `cannot set header ${name}: the head was already sent`);
     if (typeof name !== 'string' || !isToken(name)) {
       throw new UsageError('ERR_INVALID_HEADER_NAME', `invalid header name ${JSON.stringify(name)}`);
@@ -166,6 +170,7 @@ export class OutgoingResponse {
     if (!Number.isInteger(code) || code < 100 || code > 999) {
       throw new UsageError('ERR_INVALID_STATUS', `invalid status code ${String(code)}`);
     }
+    if (this._preempted) return this;
     if (this.headersSent) throw new UsageError('ERR_HEADERS_SENT', 'cannot set the status: the head was already sent');
     this.statusCode = code;
     return this;
