@@ -8,7 +8,7 @@ import { createServer } from '../lib/index.js';
 
 const BATCHES = Number(process.env.BATCHES ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const DEPTH = 16;
+const DEPTH = Number(process.env.DEPTH ?? 16);
 
 /** Just enough of net.Socket for a Connection: writes are counted and dropped. */
 class NullSocket extends EventEmitter {
