@@ -4,26 +4,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { freePort, parseWrk, run, sleep, startCli, which, workerPids } from './helpers.js';
+import { freePort, parseWrk, pidStatus, run, sleep, startCli, which, workerPids } from './helpers.js';
 
 const WRK = await which('wrk');
 const HAPROXY = await which('haproxy');
 const missing = [WRK === null ? 'wrk' : null, HAPROXY === null ? 'haproxy' : null].filter((x) => x !== null);
 const EXAMPLE = fileURLToPath(new URL('../../../examples/haproxy/linger.cfg', import.meta.url));
 
-function status(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/pid', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', () => resolve(0));
-  });
-}
 
 t.test('the HAProxy example config: a rolling restart under wrk load through it, zero errors', missing.length > 0 ? { skip: `${missing.join(' and ')} not installed (apt-get install ${missing.join(' ')})` } : {}, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'linger-haproxy-'));
@@ -53,7 +44,7 @@ t.test('the HAProxy example config: a rolling restart under wrk load through it,
   });
   let up = false;
   for (let i = 0; i < 50 && !up; i++) {
-    up = (await status(listenPort)) === 200;
+    up = (await pidStatus(listenPort)) === 200;
     if (!up) await sleep(100);
   }
   t.ok(up, 'HAProxy proxies to linger');

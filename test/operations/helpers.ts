@@ -1,6 +1,7 @@
 // Shared by the operations tests: start the `linger serve` CLI as a real process and read its log
 // lines, pick a free loopback port, run wrk and parse its summary, look up installed binaries.
 
+import http from 'node:http';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -126,4 +127,21 @@ export function parseWrk(output: string): WrkSummary {
 export function workerPids(line: string): number[] {
   const m = /workers ([\d,]+)/.exec(line);
   return m === null ? [] : m[1].split(',').map(Number);
+}
+
+/** Status of GET /pid through a proxy, 0 when the connection fails: polled until the proxy is up. */
+export function pidStatus(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/pid', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', () => resolve(0));
+  });
+}
+
+/** Sends SIGHUP and waits for the primary to report the rolling restart done; returns that line. */
+export async function rollingRestart(cli: CliProcess): Promise<RegExpExecArray> {
+  const mark = cli.output().length;
+  cli.kill('SIGHUP');
+  return cli.waitFor(/rolling restart done: .*\n/, 8_000, mark);
 }

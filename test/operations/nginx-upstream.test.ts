@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { freePort, parseWrk, run, sleep, startCli, which, workerPids } from './helpers.js';
+import { freePort, parseWrk, pidStatus, rollingRestart, run, sleep, startCli, which, workerPids } from './helpers.js';
 
 const WRK = await which('wrk');
 const NGINX = await which('nginx');
@@ -77,14 +77,6 @@ function delay()
 end
 `;
 
-function status(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/pid', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    }).on('error', () => resolve(0));
-  });
-}
 
 t.test('nginx upstream keep-alive racing a 1 s linger idle timeout, with rolling restarts: zero 502', missing.length > 0 ? { skip: `${missing.join(' and ')} not installed (apt-get install ${missing.join(' ')})` } : {}, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'linger-nginx-'));
@@ -110,7 +102,7 @@ t.test('nginx upstream keep-alive racing a 1 s linger idle timeout, with rolling
   });
   let up = false;
   for (let i = 0; i < 50 && !up; i++) {
-    up = (await status(listenPort)) === 200;
+    up = (await pidStatus(listenPort)) === 200;
     if (!up) await sleep(100);
   }
   t.ok(up, 'nginx proxies to linger');
@@ -119,12 +111,8 @@ t.test('nginx upstream keep-alive racing a 1 s linger idle timeout, with rolling
   const steady = run(WRK!, ['-t1', '-c12', '-d7s', '--timeout', '5s', url], 25_000);
   const idling = run(WRK!, ['-t1', '-c24', '-d7s', '--timeout', '5s', '-s', path.join(dir, 'delay.lua'), `${url}idle/`], 25_000);
   await sleep(1500);
-  const mark1 = cli.output().length;
-  cli.kill('SIGHUP');
-  const first = await cli.waitFor(/rolling restart done: .*\n/, 8_000, mark1);
-  const mark2 = cli.output().length;
-  cli.kill('SIGHUP');
-  const second = await cli.waitFor(/rolling restart done: .*\n/, 8_000, mark2);
+  const first = await rollingRestart(cli);
+  const second = await rollingRestart(cli);
   const [a, b] = await Promise.all([steady, idling]);
   t.equal(a.code, 0, a.stderr);
   t.equal(b.code, 0, b.stderr);
@@ -202,7 +190,7 @@ http {
   });
   let code = 0;
   for (let i = 0; i < 50 && code !== 200; i++) {
-    code = await status(listenPort);
+    code = await pidStatus(listenPort);
     if (code !== 200) await sleep(100);
   }
   t.equal(code, 200, 'a request through the example config is answered');

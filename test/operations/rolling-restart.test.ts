@@ -2,7 +2,7 @@
 // rolling restarts replace every worker: not one socket error, timeout or non-2xx response.
 
 import t from 'tap';
-import { freePort, parseWrk, run, sleep, startCli, which, workerPids } from './helpers.js';
+import { freePort, parseWrk, rollingRestart, run, sleep, startCli, which, workerPids } from './helpers.js';
 
 const WRK = await which('wrk');
 
@@ -16,12 +16,8 @@ t.test('two rolling restarts under wrk load: zero errors, zero non-2xx, new pids
 
   const load = run(WRK!, ['-t1', '-c20', '-d7s', '--timeout', '5s', `http://127.0.0.1:${port}/`], 25_000);
   await sleep(1500);
-  const mark1 = cli.output().length;
-  cli.kill('SIGHUP');
-  const first = await cli.waitFor(/rolling restart done: .*\n/, 8_000, mark1);
-  const mark2 = cli.output().length;
-  cli.kill('SIGHUP');
-  const second = await cli.waitFor(/rolling restart done: .*\n/, 8_000, mark2);
+  const first = await rollingRestart(cli);
+  const second = await rollingRestart(cli);
   const wrk = await load;
   t.equal(wrk.code, 0, wrk.stderr);
   const summary = parseWrk(wrk.stdout);
