@@ -58,6 +58,24 @@ const CONCAT_LIMIT = 65_536;
 const INLINE_BODY_LIMIT = 16_384;
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** UTF-8 length of a string; short ones are counted here, which is cheaper than a call into C++. */
+function utf8Length(text: string): number {
+  const n = text.length;
+  if (n > 128) return Buffer.byteLength(text);
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: one 4-byte sequence for two UTF-16 units.
+      bytes += 2;
+      i++;
+    } else bytes += 2; // 3-byte sequences, lone surrogates included (written as U+FFFD, 3 bytes)
+  }
+  return bytes;
+}
+
 /** The lengths of small bodies repeat (the same page, the same JSON shape): their lines are built once. */
 const contentLengthLines: string[] = [];
 function contentLengthLine(length: number): string {
@@ -651,7 +669,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     const request = response.request;
     const status = response.statusCode;
     const noBody = request.method === 'HEAD' || status < 200 || status === 204 || status === 304;
-    let length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    let length = body === null ? 0 : typeof body === 'string' ? utf8Length(body) : body.length;
     if (response._contentLength >= 0 && response._contentLength !== length && !noBody) {
       throw new UsageError('ERR_CONTENT_LENGTH_MISMATCH', `Content-Length ${response._contentLength} was set but the body has ${length} bytes`);
     }

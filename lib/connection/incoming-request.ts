@@ -25,7 +25,7 @@ export class IncomingRequest {
   private abortController: AbortController | null = null;
 
   // Body state. Chunks are views of the socket's read buffers: no copy until the handler asks.
-  /** @internal */ _chunks: Buffer[] = [];
+  /** @internal shared empty list until the first chunk: most requests have no body */ _chunks: Buffer[] = NO_CHUNKS;
   /** @internal */ _buffered = 0;
   /** @internal */ _received = 0;
   /** @internal */ _ended: boolean;
@@ -102,6 +102,7 @@ export class IncomingRequest {
   _push(chunk: Buffer): void {
     this._received += chunk.length;
     if (this._discarding) return;
+    if (this._chunks === NO_CHUNKS) this._chunks = [];
     this._chunks.push(chunk);
     this._buffered += chunk.length;
     this.wake();
@@ -201,3 +202,6 @@ export class IncomingRequest {
     }
   }
 }
+
+/** Never pushed to: a request replaces it with its own list before its first chunk. */
+const NO_CHUNKS: Buffer[] = [];
