@@ -22,8 +22,8 @@ interface Running {
   stop: () => Promise<number | null>;
 }
 
-async function startExample(name: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, [`dist/examples/${name}.js`], {
+async function startExample(name: string, env: Record<string, string> = {}, args = [`dist/examples/${name}.js`]): Promise<Running> {
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -159,4 +159,20 @@ t.test('hono: routes, JSON, validation and a streamed countdown through the fetc
   t.equal(countdown.headers.get('transfer-encoding'), 'chunked');
   t.equal(await countdown.text(), '3\n2\n1\nliftoff\n');
   t.equal(await ex.stop(), 0);
+});
+
+t.test('cluster-app: two workers through `linger serve`, /healthz, graceful stop of the whole cluster', async (t) => {
+  const ex = await startExample('cluster-app', {}, ['dist/bin/linger.js', 'serve', 'dist/examples/cluster-app.js', '--workers', '2', '--port', '0']);
+  const pids = new Set<string>();
+  // Each request on its own connection, so the kernel's accept balancing can reach both workers.
+  for (let i = 0; i < 20 && pids.size < 2; i++) {
+    const text = await (await fetch(`${ex.url}/`, { headers: { connection: 'close' } })).text();
+    const m = /^hello from worker (\d+)\n$/.exec(text);
+    t.ok(m !== null, `a worker answered: ${JSON.stringify(text)}`);
+    if (m !== null) pids.add(m[1]!);
+  }
+  t.ok(pids.size >= 1, `workers seen: ${[...pids].join(', ')}`);
+  t.equal(await (await fetch(`${ex.url}/healthz`)).text(), 'ok\n');
+  t.equal(await ex.stop(), 0, 'SIGTERM to the primary stops every worker gracefully, exit 0');
+  t.match(ex.output(), /stopped: \d+ connections closed gracefully, 0 forced/);
 });
