@@ -34,7 +34,9 @@ export function buildSseApp(options?: AppOptions & { intervalMs?: number; limit?
     res.flushHeaders();
     // The reconnection delay the browser should use; sent once, before the first event.
     if (!res.write(`retry: ${Math.max(intervalMs, 1000)}\n\n`)) await res.drained();
-    const signal = req.signal;
+    // The stream ends when the client leaves or when the server starts shutting down: an endless
+    // response would otherwise hold close() until its deadline.
+    const signal = AbortSignal.any([req.signal, app.shutdownSignal]);
     for (let sent = 0; sent < limit && !signal.aborted; sent++) {
       id++;
       if (!res.write(`id: ${id}\nevent: tick\ndata: ${new Date().toISOString()}\n\n`)) await res.drained();

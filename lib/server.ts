@@ -6,6 +6,7 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import { errorResponse } from './http1/head-writer.js';
 import type { ParserLimits, RequestHead } from './http1/request-parser.js';
 import { UsageError } from './http1/protocol-error.js';
+import { HttpError } from './connection/http-error.js';
 import { Connection, type ConnectionHost } from './connection/connection.js';
 import { DeadlineSweeper, tickFor } from './connection/deadline-sweeper.js';
 import { IncomingRequest, type RequestHost } from './connection/incoming-request.js';
@@ -105,6 +106,7 @@ export class Server implements ConnectionHost {
   private closedDuringShutdown = 0;
   private forcedAtShutdown = 0;
   private readonly participants: ShutdownParticipant[] = [];
+  private shutdownController: AbortController | null = null;
 
   constructor(options: ServerOptions | undefined, dispatch: Dispatch) {
     this.config = resolveOptions(options);
@@ -146,6 +148,14 @@ export class Server implements ConnectionHost {
    */
   get ready(): boolean {
     return !this.shuttingDown && this.netServer !== null && this.netServer.listening;
+  }
+
+  /**
+   * Aborts when close() starts. Responses that never end on their own (server-sent events, long
+   * polls, streams) watch it to finish cleanly instead of holding shutdown until its deadline.
+   */
+  get shutdownSignal(): AbortSignal {
+    return (this.shutdownController ??= new AbortController()).signal;
   }
 
   /**
@@ -263,6 +273,7 @@ export class Server implements ConnectionHost {
     }
     this.shuttingDown = true;
     publishShutdown('start', this.connections.size);
+    this.shutdownController?.abort(new HttpError(503, 'ERR_SERVER_CLOSING', 'the server is shutting down'));
     const netServer = this.netServer;
     const listenerClosed = new Promise<void>((resolve) => {
       if (netServer === null || !netServer.listening) resolve();

@@ -232,3 +232,15 @@ t.test('listen() rejects when the port is taken', async (t) => {
   const other = createServer();
   await t.rejects(other.listen({ port, host: '127.0.0.1' }), { code: 'EADDRINUSE' });
 });
+
+t.test('shutdownSignal aborts when close() starts, with a typed reason', async (t) => {
+  const app = createServer();
+  await app.listen({ port: 0 });
+  const signal = app.shutdownSignal;
+  t.equal(signal.aborted, false);
+  const closing = app.close({ timeout: 500 });
+  t.equal(signal.aborted, true, 'aborted at once, before connections are reaped');
+  t.equal((signal.reason as { code?: string }).code, 'ERR_SERVER_CLOSING');
+  t.equal(app.shutdownSignal, signal, 'the same signal afterwards');
+  await closing;
+});
