@@ -271,6 +271,9 @@ export class RequestParser {
     const token = TOKEN;
     const targetChars = TARGET;
     const fieldValue = FIELD_VALUE;
+    // LF is outside every byte class of a field line, so when the input ends with one, each run of a
+    // class stops at or before it and the field loops test four bytes a round without comparing with end.
+    const endsWithLf = end > start && buf[end - 1] === LF;
     let phase = this.phase;
     let i = start + this.partial;
     if (i > end) {
@@ -406,7 +409,17 @@ export class RequestParser {
         return this.finish(i, last) ? i + 1 - start : -1;
       }
       if (phase === F_NAME) {
-        while (i < end && token[buf[i]!] === 1) i++;
+        if (endsWithLf) {
+          for (;;) {
+            if (token[buf[i]!] !== 1) break;
+            if (token[buf[i + 1]!] !== 1) { i += 1; break; }
+            if (token[buf[i + 2]!] !== 1) { i += 2; break; }
+            if (token[buf[i + 3]!] !== 1) { i += 3; break; }
+            i += 4;
+          }
+        } else {
+          while (i < end && token[buf[i]!] === 1) i++;
+        }
         if (i === end) break;
         c = buf[i]!;
         if (c !== COLON || i === ls) {
@@ -428,12 +441,32 @@ export class RequestParser {
       if (phase === F_VALUE) {
         // The leading run of visible ASCII is measured on the way, so that Host needs no second scan.
         if (i === m2) {
-          while (i < end && targetChars[buf[i]!] === 1) i++;
+          if (endsWithLf) {
+            for (;;) {
+              if (targetChars[buf[i]!] !== 1) break;
+              if (targetChars[buf[i + 1]!] !== 1) { i += 1; break; }
+              if (targetChars[buf[i + 2]!] !== 1) { i += 2; break; }
+              if (targetChars[buf[i + 3]!] !== 1) { i += 3; break; }
+              i += 4;
+            }
+          } else {
+            while (i < end && targetChars[buf[i]!] === 1) i++;
+          }
           visibleEnd = i;
         } else {
           visibleEnd = -1;
         }
-        while (i < end && fieldValue[buf[i]!] === 1) i++;
+        if (endsWithLf) {
+          for (;;) {
+            if (fieldValue[buf[i]!] !== 1) break;
+            if (fieldValue[buf[i + 1]!] !== 1) { i += 1; break; }
+            if (fieldValue[buf[i + 2]!] !== 1) { i += 2; break; }
+            if (fieldValue[buf[i + 3]!] !== 1) { i += 3; break; }
+            i += 4;
+          }
+        } else {
+          while (i < end && fieldValue[buf[i]!] === 1) i++;
+        }
         if (i === end) break;
         c = buf[i]!;
         if (c !== CR) {
