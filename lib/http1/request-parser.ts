@@ -71,6 +71,16 @@ const F_VALUE = 9;
 const F_LF = 10;
 const END_LF = 11;
 
+// Bits of RequestParser.flags, set by the fields that frame the message or steer the connection.
+const TRANSFER_ENCODING = 1;
+const LAST_CODING_CHUNKED = 2;
+const OTHER_CODING = 4;
+const CONNECTION_CLOSE = 8;
+const CONNECTION_KEEP_ALIVE = 16;
+const CONNECTION_UPGRADE = 32;
+const EXPECT_CONTINUE = 64;
+const EXPECT_OTHER = 128;
+
 /** Offsets of the field lines completed during one execute() call: [nameStart, nameEnd, valueStart,
  * valueEnd] each. Shared by every parser: execute() is synchronous and consumes them before returning. */
 let spans = new Int32Array(256);
@@ -214,15 +224,9 @@ export class RequestParser {
   private upgradeIndex = -1;
   private upgradeCount = 0;
   private contentLength = -1;
-  private transferEncoding = false;
   private chunkedCount = 0;
-  private lastCodingChunked = false;
-  private otherCoding = false;
-  private connectionClose = false;
-  private connectionKeepAlive = false;
-  private connectionUpgrade = false;
-  private expectContinue = false;
-  private expectOther = false;
+  /** The F_* bits below: one field to clear per request instead of eight. */
+  private flags = 0;
 
   /** A complete limits object is kept by reference, so all of a server's connections share one. */
   constructor(limits: Partial<ParserLimits> = DEFAULT_PARSER_LIMITS) {
@@ -255,15 +259,8 @@ export class RequestParser {
     this.upgradeIndex = -1;
     this.upgradeCount = 0;
     this.contentLength = -1;
-    this.transferEncoding = false;
     this.chunkedCount = 0;
-    this.lastCodingChunked = false;
-    this.otherCoding = false;
-    this.connectionClose = false;
-    this.connectionKeepAlive = false;
-    this.connectionUpgrade = false;
-    this.expectContinue = false;
-    this.expectOther = false;
+    this.flags = 0;
   }
 
   execute(buf: Buffer, start: number, end: number): number {
@@ -274,6 +271,9 @@ export class RequestParser {
     const token = TOKEN;
     const targetChars = TARGET;
     const fieldValue = FIELD_VALUE;
+    // LF is outside every byte class of a field line, so when the input ends with one, each run of a
+    // class stops at or before it and the field loops test four bytes a round without comparing with end.
+    const endsWithLf = end > start && buf[end - 1] === LF;
     let phase = this.phase;
     let i = start + this.partial;
     if (i > end) {
@@ -290,6 +290,7 @@ export class RequestParser {
     let cutStart = -1; // first byte of the strings to cut from buf in this call
     let cutEnd = -1;
     let targetEnd = -1; // end of the target when the request line completed in this call
+    let visibleEnd = -1; // end of the value's leading visible-ASCII run, -1 when the value began in an earlier call
 
     for (;;) {
       // The last position this line may reach before the head exceeds maxHeaderSize: every error found
@@ -408,7 +409,17 @@ export class RequestParser {
         return this.finish(i, last) ? i + 1 - start : -1;
       }
       if (phase === F_NAME) {
-        while (i < end && token[buf[i]!] === 1) i++;
+        if (endsWithLf) {
+          for (;;) {
+            if (token[buf[i]!] !== 1) break;
+            if (token[buf[i + 1]!] !== 1) { i += 1; break; }
+            if (token[buf[i + 2]!] !== 1) { i += 2; break; }
+            if (token[buf[i + 3]!] !== 1) { i += 3; break; }
+            i += 4;
+          }
+        } else {
+          while (i < end && token[buf[i]!] === 1) i++;
+        }
         if (i === end) break;
         c = buf[i]!;
         if (c !== COLON || i === ls) {
@@ -428,7 +439,34 @@ export class RequestParser {
         phase = F_VALUE;
       }
       if (phase === F_VALUE) {
-        while (i < end && fieldValue[buf[i]!] === 1) i++;
+        // The leading run of visible ASCII is measured on the way, so that Host needs no second scan.
+        if (i === m2) {
+          if (endsWithLf) {
+            for (;;) {
+              if (targetChars[buf[i]!] !== 1) break;
+              if (targetChars[buf[i + 1]!] !== 1) { i += 1; break; }
+              if (targetChars[buf[i + 2]!] !== 1) { i += 2; break; }
+              if (targetChars[buf[i + 3]!] !== 1) { i += 3; break; }
+              i += 4;
+            }
+          } else {
+            while (i < end && targetChars[buf[i]!] === 1) i++;
+          }
+          visibleEnd = i;
+        } else {
+          visibleEnd = -1;
+        }
+        if (endsWithLf) {
+          for (;;) {
+            if (fieldValue[buf[i]!] !== 1) break;
+            if (fieldValue[buf[i + 1]!] !== 1) { i += 1; break; }
+            if (fieldValue[buf[i + 2]!] !== 1) { i += 2; break; }
+            if (fieldValue[buf[i + 3]!] !== 1) { i += 3; break; }
+            i += 4;
+          }
+        } else {
+          while (i < end && fieldValue[buf[i]!] === 1) i++;
+        }
         if (i === end) break;
         c = buf[i]!;
         if (c !== CR) {
@@ -446,7 +484,7 @@ export class RequestParser {
       if (buf[i] !== LF) return this.failAt(i, last, 'ERR_INVALID_HEADER_VALUE', 400, 'CR not followed by LF in field value');
       if (i > last) return this.tooLarge();
       if (++this.fieldCount > this.limits.maxHeaderCount) return this.failAt(i, last, 'ERR_TOO_MANY_HEADERS', 431, 'too many header fields');
-      if (!this.onField(buf, ls, m1, m2, m3, i, last)) return -1;
+      if (!this.onField(buf, ls, m1, m2, m3, visibleEnd, i, last)) return -1;
       const k = n << 2;
       if (k + 4 > spans.length) growSpans();
       spans[k] = ls;
@@ -506,64 +544,66 @@ export class RequestParser {
   }
 
   /** Fields that frame the message or steer the connection, recognised by length, then bytes (no lower-casing). */
-  private onField(buf: Buffer, ns: number, ne: number, vs: number, ve: number, pos: number, last: number): boolean {
+  private onField(buf: Buffer, ns: number, ne: number, vs: number, ve: number, visibleEnd: number, pos: number, last: number): boolean {
     switch (ne - ns) {
       case 4:
-        if (lowerIs(buf, ns, 'host')) {
+        if ((buf[ns]! | 0x20) === 0x68 && lowerIs(buf, ns, 'host')) {
           // RFC 9112 3.2: exactly one Host; a second one is ambiguous about the authority.
           if (++this.hostCount > 1) return this.reject(pos, last, 'ERR_DUPLICATE_HOST', 400, 'more than one Host field');
-          for (let i = vs; i < ve; i++) {
-            if (buf[i]! < 0x21 || buf[i]! > 0x7e) return this.reject(pos, last, 'ERR_INVALID_HOST', 400, 'invalid byte in Host');
+          // A host is visible ASCII only (no SP, HTAB or obs-text inside it), which is the target table's class.
+          if (visibleEnd < 0) {
+            const visible = TARGET;
+            for (visibleEnd = vs; visibleEnd < ve && visible[buf[visibleEnd]!] === 1; ) visibleEnd++;
           }
+          if (ve > visibleEnd) return this.reject(pos, last, 'ERR_INVALID_HOST', 400, 'invalid byte in Host');
           this.hostIndex = this.fieldCount - 1;
         }
         break;
       case 6:
-        if (lowerIs(buf, ns, 'expect')) {
+        if ((buf[ns]! | 0x20) === 0x65 && lowerIs(buf, ns, 'expect')) {
           for (let p = vs; p <= ve; ) {
             p = nextElement(buf, p, ve);
-            if (elementIs(buf, '100-continue')) this.expectContinue = true;
-            else if (elEnd > elStart) this.expectOther = true;
+            if (elementIs(buf, '100-continue')) this.flags |= EXPECT_CONTINUE;
+            else if (elEnd > elStart) this.flags |= EXPECT_OTHER;
           }
         }
         break;
       case 7:
-        if (lowerIs(buf, ns, 'upgrade')) {
+        if ((buf[ns]! | 0x20) === 0x75 && lowerIs(buf, ns, 'upgrade')) {
           if (this.upgradeCount++ === 0) this.upgradeIndex = this.fieldCount - 1;
         }
         break;
       case 10:
-        if (lowerIs(buf, ns, 'connection')) {
+        if ((buf[ns]! | 0x20) === 0x63 && lowerIs(buf, ns, 'connection')) {
           for (let p = vs; p <= ve; ) {
             p = nextElement(buf, p, ve);
             switch (elEnd - elStart) {
               case 5:
-                if (lowerIs(buf, elStart, 'close')) this.connectionClose = true;
+                if (lowerIs(buf, elStart, 'close')) this.flags |= CONNECTION_CLOSE;
                 break;
               case 7:
-                if (lowerIs(buf, elStart, 'upgrade')) this.connectionUpgrade = true;
+                if (lowerIs(buf, elStart, 'upgrade')) this.flags |= CONNECTION_UPGRADE;
                 break;
               case 10:
-                if (lowerIs(buf, elStart, 'keep-alive')) this.connectionKeepAlive = true;
+                if (lowerIs(buf, elStart, 'keep-alive')) this.flags |= CONNECTION_KEEP_ALIVE;
                 break;
             }
           }
         }
         break;
       case 14:
-        if (lowerIs(buf, ns, 'content-length')) return this.onContentLength(buf, vs, ve, pos, last);
+        if ((buf[ns]! | 0x20) === 0x63 && lowerIs(buf, ns, 'content-length')) return this.onContentLength(buf, vs, ve, pos, last);
         break;
       case 17:
-        if (lowerIs(buf, ns, 'transfer-encoding')) {
-          this.transferEncoding = true;
+        if ((buf[ns]! | 0x20) === 0x74 && lowerIs(buf, ns, 'transfer-encoding')) {
+          this.flags |= TRANSFER_ENCODING;
           for (let p = vs; p <= ve; ) {
             p = nextElement(buf, p, ve);
             if (elementIs(buf, 'chunked')) {
               this.chunkedCount++;
-              this.lastCodingChunked = true;
+              this.flags |= LAST_CODING_CHUNKED;
             } else if (elEnd > elStart) {
-              this.otherCoding = true;
-              this.lastCodingChunked = false;
+              this.flags = (this.flags | OTHER_CODING) & ~LAST_CODING_CHUNKED;
             }
           }
         }
@@ -601,9 +641,10 @@ export class RequestParser {
   /** The rules that need the whole head; `pos` is the LF that ended it. */
   private finish(pos: number, last: number): boolean {
     const http11 = this.versionMinor === 1;
+    const flags = this.flags;
     if (http11 && this.hostCount === 0) return this.reject(pos, last, 'ERR_MISSING_HOST', 400, 'HTTP/1.1 request without Host');
     let chunked = false;
-    if (this.transferEncoding) {
+    if ((flags & TRANSFER_ENCODING) !== 0) {
       // RFC 9112 6.1 and 6.3: both framings together is how requests are smuggled past a proxy that
       // frames by the other one; refuse instead of choosing.
       if (this.contentLength >= 0) {
@@ -613,15 +654,15 @@ export class RequestParser {
       if (!http11) return this.reject(pos, last, 'ERR_TRANSFER_ENCODING_HTTP10', 400, 'Transfer-Encoding in an HTTP/1.0 request');
       // RFC 9112 6.3 and 7: chunked exactly once and last, else the length cannot be determined.
       if (this.chunkedCount > 1) return this.reject(pos, last, 'ERR_CHUNKED_TWICE', 400, 'chunked applied more than once');
-      if (!this.lastCodingChunked) {
+      if ((flags & LAST_CODING_CHUNKED) === 0) {
         return this.reject(pos, last, 'ERR_TRANSFER_ENCODING_NOT_CHUNKED', 400, 'the final transfer coding is not chunked');
       }
       // RFC 9112 6.1: a server that receives a transfer coding it does not understand answers 501.
-      if (this.otherCoding) return this.reject(pos, last, 'ERR_UNSUPPORTED_TRANSFER_CODING', 501, 'unsupported transfer coding');
+      if ((flags & OTHER_CODING) !== 0) return this.reject(pos, last, 'ERR_UNSUPPORTED_TRANSFER_CODING', 501, 'unsupported transfer coding');
       chunked = true;
     }
     // RFC 9110 10.1.1: 100-continue is the only expectation; HTTP/1.0 requests' Expect is ignored.
-    if (http11 && this.expectOther) return this.reject(pos, last, 'ERR_UNSUPPORTED_EXPECTATION', 417, 'unsupported expectation');
+    if (http11 && (flags & EXPECT_OTHER) !== 0) return this.reject(pos, last, 'ERR_UNSUPPORTED_EXPECTATION', 417, 'unsupported expectation');
 
     const head = new RequestHead();
     head.method = this.method;
@@ -633,9 +674,9 @@ export class RequestParser {
     head.contentLength = this.contentLength;
     head.chunked = chunked;
     // RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive".
-    head.keepAlive = http11 ? !this.connectionClose : this.connectionKeepAlive && !this.connectionClose;
-    head.expectContinue = http11 && this.expectContinue;
-    if (this.connectionUpgrade && this.upgradeCount > 0) head.upgrade = this.upgradeValue(raw);
+    head.keepAlive = (flags & CONNECTION_CLOSE) === 0 && (http11 || (flags & CONNECTION_KEEP_ALIVE) !== 0);
+    head.expectContinue = http11 && (flags & EXPECT_CONTINUE) !== 0;
+    if ((flags & CONNECTION_UPGRADE) !== 0 && this.upgradeCount > 0) head.upgrade = this.upgradeValue(raw);
     head.headBytes = this.bytes;
     this.head = head;
     return true;
