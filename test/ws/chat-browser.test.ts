@@ -39,7 +39,11 @@ t.test('two browser pages chat through the WebSocket and both see 1001 on gracef
   await bob.waitForFunction(() => document.getElementById('log')?.textContent?.includes('alice: hello bob'), undefined, { timeout: 5000 });
   await bob.fill('#text', 'hi alice');
   await bob.press('#text', 'Enter');
-  await alice.waitForFunction(() => document.getElementById('log')?.textContent?.includes('bob: hi alice'), undefined, { timeout: 5000 });
+  // Each page shows a message when the server's broadcast reaches it, the sender's own included:
+  // both pages must have received it before their logs are counted.
+  for (const page of [alice, bob]) {
+    await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('bob: hi alice'), undefined, { timeout: 5000 });
+  }
   t.equal(await alice.locator('#log p').count(), 2, 'alice sees both messages');
   t.equal(await bob.locator('#log p').count(), 2, 'bob sees both messages');
 
