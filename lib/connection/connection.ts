@@ -261,7 +261,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
       }
       pos += consumed;
       parser.reset();
-      this.startRequest(head, now);
+      pos = this.startRequest(head, now, buf, pos, end);
     }
   }
 
@@ -306,7 +306,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     return pos;
   }
 
-  private startRequest(head: RequestHead, now: number): void {
+  /** Returns the position after what it consumed: the body too when it is already in `buf`. */
+  private startRequest(head: RequestHead, now: number, buf: Buffer, pos: number, end: number): number {
     const o = this.options;
     const host = this.host;
     const sequence = ++this.requestCount;
@@ -331,8 +332,17 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     else if (o.maxRequestsPerSocket > 0 && sequence >= o.maxRequestsPerSocket) this.lastRequest(response, 'max-requests');
     else if (host.shuttingDown) this.lastRequest(response, 'shutdown-after-response');
 
-    if (hasBody) {
-      this.decoder = head.chunked ? new ChunkedDecoder({ maxTrailerSize: o.maxHeaderSize }) : new LengthDecoder(head.contentLength);
+    const length = head.contentLength;
+    if (hasBody && !head.chunked && length <= end - pos) {
+      // The whole body came with the head (a typical JSON POST): the handler starts with it complete,
+      // so reading it costs no waiting, and no 100 Continue is owed for it.
+      request._push(buf.subarray(pos, pos + length));
+      request._end();
+      pos += length;
+      this.requestStartedAt = 0;
+      response._handlerClockFrom = now;
+    } else if (hasBody) {
+      this.decoder = head.chunked ? new ChunkedDecoder({ maxTrailerSize: o.maxHeaderSize }) : new LengthDecoder(length);
       this.reading = request;
       this.readingResponse = response;
       this.lastBodyReadAt = now;
@@ -344,9 +354,10 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost {
     if (head.method === 'CONNECT') {
       // linger is an origin server, not a tunnel (RFC 9110 9.3.6).
       this.preempt(response, 501, 'parse-error');
-      return;
+      return pos;
     }
     host.dispatch(request, response);
+    return pos;
   }
 
   private lastRequest(response: OutgoingResponse, reason: CloseReason): void {

@@ -270,6 +270,34 @@ t.test('Expect: 100-continue is answered when the handler reads the body, not be
   deny.destroy();
 });
 
+t.test('a body that arrives with its head is complete when the handler starts; one that follows is not', async (t) => {
+  const seen: boolean[] = [];
+  const { app, port } = await start({}, (app) => {
+    app.post('/echo', async (req) => {
+      seen.push(req.complete);
+      return req.json();
+    });
+  });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  const body = '{"a":[1,2,3]}';
+  const head = `POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
+  // Pipelined, with Expect: 100-continue although the body is already sent: no 100 is owed for it.
+  client.write(`${head}\r\n${body}${head}Expect: 100-continue\r\n\r\n${body}`);
+  const [first, second] = await client.responses(2);
+  t.same([first!.status, second!.status], [200, 200], 'no interim 100 for a body that came with its head');
+  t.same(JSON.parse(first!.body.toString()), { a: [1, 2, 3] });
+  t.same(JSON.parse(second!.body.toString()), { a: [1, 2, 3] });
+  // Head first, body 30 ms later: the handler starts before the body and waits for it.
+  client.write(`${head}\r\n`);
+  await sleep(30);
+  client.write(body);
+  const third = await client.response();
+  t.same(JSON.parse(third.body.toString()), { a: [1, 2, 3] });
+  t.same(seen, [true, true, false]);
+  client.destroy();
+});
+
 t.test('streamed responses: chunked on HTTP/1.1, close-delimited on HTTP/1.0, HEAD without body', async (t) => {
   const { app, port } = await start({}, (app) => {
     app.get('/stream', (_req, res) => {
