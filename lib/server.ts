@@ -1,18 +1,19 @@
-// Owns the net.Server: accepting, the registry of live connections, listen, graceful close with a
-// deadline, the max-connections gate, and the stats and diagnostics_channel events of the lifecycle.
+// Owns the net.Server: accepting, listen, graceful close with a deadline, and the stats of the
+// lifecycle. The engine side (connections, counters, events) is its private ConnectionRegistry.
 
 import diagnosticsChannel from 'node:diagnostics_channel';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { errorResponse } from './http1/head-writer.js';
-import type { ParserLimits, RequestHead } from './http1/request-parser.js';
+import type { RequestHead } from './http1/request-parser.js';
 import { UsageError } from './http1/protocol-error.js';
 import { HttpError } from './connection/http-error.js';
-import { Connection, type ConnectionHost } from './connection/connection.js';
-import { DeadlineSweeper, tickFor } from './connection/deadline-sweeper.js';
+import type { DeadlineSweeper } from './connection/deadline-sweeper.js';
 import { IncomingRequest, type RequestHost } from './connection/incoming-request.js';
 import { CLOSE_REASONS, LifecycleStats, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
+import { CHANNELS, ConnectionRegistry } from './connection-registry.js';
+
+export { CHANNELS } from './connection-registry.js';
 
 export interface ListenOptions {
   /** Default 3000. */
@@ -41,6 +42,8 @@ export interface ServerStats {
     active: number;
     closing: number;
     lingering: number;
+    /** Sockets refused over maxConnections (a 503, then a short lingering close) still open; counted in open. */
+    refusing: number;
     /** Sockets handed to another protocol (WebSocket) that are still open. */
     upgraded: number;
     accepted: number;
@@ -74,49 +77,36 @@ export interface ShutdownParticipant {
 
 export type Dispatch = (request: IncomingRequest, response: OutgoingResponse) => void;
 
-/** diagnostics_channel names, published only while someone subscribes. */
-export const CHANNELS = Object.freeze({
-  connectionOpen: 'linger:connection:open',
-  connectionClose: 'linger:connection:close',
-  requestStart: 'linger:request:start',
-  requestEnd: 'linger:request:end',
-  shutdown: 'linger:server:shutdown',
-});
-const connectionOpenChannel = diagnosticsChannel.channel(CHANNELS.connectionOpen);
-const connectionCloseChannel = diagnosticsChannel.channel(CHANNELS.connectionClose);
+const shutdownChannel = diagnosticsChannel.channel(CHANNELS.shutdown);
 const requestStartChannel = diagnosticsChannel.channel(CHANNELS.requestStart);
 const requestEndChannel = diagnosticsChannel.channel(CHANNELS.requestEnd);
-const shutdownChannel = diagnosticsChannel.channel(CHANNELS.shutdown);
 
-export class Server implements ConnectionHost {
-  readonly config: ResolvedOptions;
-  readonly sweeper: DeadlineSweeper;
-  readonly counters = new LifecycleStats();
-  readonly parserLimits: ParserLimits;
-  readonly keepAlivePrefix: string;
-  readonly keepAliveLines: string[] = [];
-  shuttingDown = false;
-  private readonly connections = new Set<Connection>();
-  private rejected = 0;
+export class Server {
+  /** The options in effect, defaults filled in. */
+  readonly config: Readonly<ResolvedOptions>;
+  /** @internal */ readonly counters = new LifecycleStats();
+  /** @internal */ readonly registry: ConnectionRegistry;
   private netServer: net.Server | null = null;
-  private dispatcher: Dispatch;
+  private readonly dispatcher: Dispatch;
   private closing: Promise<CloseResult> | null = null;
-  private onDrained: (() => void) | null = null;
   private forceNow: (() => void) | null = null;
-  private closedDuringShutdown = 0;
-  private forcedAtShutdown = 0;
   private readonly participants: ShutdownParticipant[] = [];
   private shutdownController: AbortController | null = null;
 
   constructor(options: ServerOptions | undefined, dispatch: Dispatch) {
-    this.config = resolveOptions(options);
-    const o = this.config;
-    this.parserLimits = Object.freeze({ maxHeaderSize: o.maxHeaderSize, maxHeaderCount: o.maxHeaderCount, maxUriLength: o.maxUriLength });
-    this.keepAlivePrefix = `Connection: keep-alive\r\nKeep-Alive: timeout=${o.keepAliveAdvertisedTimeout}`;
-    const shortest = Math.min(o.keepAliveTimeout, o.firstByteTimeout, o.headersTimeout, o.bodyTimeout, o.lingerSilence,
-      o.idleReapGuard > 0 ? o.idleReapGuard : Infinity, o.handlerTimeout > 0 ? o.handlerTimeout : Infinity);
-    this.sweeper = new DeadlineSweeper(tickFor(shortest));
+    this.config = Object.freeze(resolveOptions(options));
     this.dispatcher = dispatch;
+    this.registry = new ConnectionRegistry(this.config, this.counters, this);
+  }
+
+  /** True from the moment close() starts. */
+  get shuttingDown(): boolean {
+    return this.registry.shuttingDown;
+  }
+
+  /** @internal The one clock and timer of this server's connections. */
+  get sweeper(): DeadlineSweeper {
+    return this.registry.sweeper;
   }
 
   /** Resolves with the bound address once listening. */
@@ -172,41 +162,25 @@ export class Server implements ConnectionHost {
     return address !== null && typeof address === 'object' ? address : null;
   }
 
-  /** Serves an already-accepted socket (tests, custom listeners, socket hand-off from a cluster primary). */
+  /**
+   * Serves an already-accepted socket (tests, custom listeners, socket hand-off from a cluster
+   * primary). Over maxConnections, or during shutdown, it gets a 503 and a lingering close.
+   */
   accept(socket: Socket): void {
-    const o = this.config;
-    if (this.shuttingDown || (o.maxConnections > 0 && this.connections.size >= o.maxConnections)) {
-      this.reject(socket);
-      return;
-    }
-    this.counters.accepted++;
-    const connection = new Connection(socket, this);
-    this.connections.add(connection);
-    if (connectionOpenChannel.hasSubscribers) {
-      connectionOpenChannel.publish({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
-    }
+    this.registry.accept(socket);
   }
 
-  /** Over the connection limit: a 503 the client can read, then FIN; no parsing, a short fuse. */
-  private reject(socket: Socket): void {
-    this.rejected++;
-    this.counters.closes['max-connections']++;
-    socket.on('error', () => {});
-    socket.on('data', () => {});
-    socket.on('end', () => socket.destroy());
-    socket.setTimeout(this.config.lingerShutdownTotal, () => socket.destroy());
-    socket.setNoDelay(true);
-    socket.end(errorResponse(503), 'latin1');
-  }
-
+  /** @internal The request object handlers get; the app layer supplies its own class. */
   createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): IncomingRequest {
     return new IncomingRequest(head, host, sequence, hasBody);
   }
 
+  /** @internal The response object handlers get; the app layer supplies its own class. */
   createResponse(request: IncomingRequest, host: ResponseHost): OutgoingResponse {
     return new OutgoingResponse(request, host);
   }
 
+  /** @internal */
   dispatch(request: IncomingRequest, response: OutgoingResponse): void {
     if (requestStartChannel.hasSubscribers) {
       requestStartChannel.publish({ method: request.method, url: request.url, remoteAddress: request.remoteAddress });
@@ -214,51 +188,27 @@ export class Server implements ConnectionHost {
     this.dispatcher(request, response);
   }
 
+  /** @internal A response was handed to the socket in full (the app runs its onResponse hooks after this). */
   requestFinished(response: OutgoingResponse): void {
     if (requestEndChannel.hasSubscribers) {
       requestEndChannel.publish({ method: response.request.method, url: response.request.url, statusCode: response.statusCode });
     }
   }
 
-  connectionClosed(connection: Connection, reason: CloseReason, lingerOutcome: LingerOutcome | null): void {
-    this.connections.delete(connection);
-    this.counters.closes[reason]++;
-    if (lingerOutcome !== null) this.counters.linger[lingerOutcome]++;
-    if (this.shuttingDown) {
-      if (reason === 'shutdown-forced') this.forcedAtShutdown++;
-      else this.closedDuringShutdown++;
-    }
-    if (connectionCloseChannel.hasSubscribers) {
-      connectionCloseChannel.publish({
-        reason,
-        lingerOutcome,
-        requests: connection.requestCount,
-        remoteAddress: connection.remoteAddress,
-      });
-    }
-    if (this.connections.size === 0 && this.onDrained !== null) this.onDrained();
-  }
+  /** @internal The engine answered 503 for a handler that did not start in time (the app reports it). */
+  handlerTimedOut(_response: OutgoingResponse, _error: HttpError): void {}
 
-  connectionUpgraded(connection: Connection): void {
-    this.connections.delete(connection);
-    this.counters.upgrades++;
-    if (this.connections.size === 0 && this.onDrained !== null) this.onDrained();
-  }
-
+  /** Adds something besides HTTP connections (WebSockets) that a graceful close must wait for. */
   addShutdownParticipant(participant: ShutdownParticipant): void {
     this.participants.push(participant);
   }
 
-  /** Closes every idle connection now (lingering), leaving busy ones alone. Returns how many. */
+  /**
+   * Closes every idle connection now (lingering), leaving busy ones alone. Returns how many. A
+   * request that already reached a chosen connection's socket is still read and served.
+   */
   closeIdleConnections(): number {
-    let count = 0;
-    for (const connection of this.connections) {
-      if (connection.phase === 'idle') {
-        connection.startClose('shutdown-idle');
-        count++;
-      }
-    }
-    return count;
+    return this.registry.closeIdle(this.shuttingDown ? 'shutdown-idle' : 'server-closed-idle');
   }
 
   /**
@@ -271,20 +221,16 @@ export class Server implements ConnectionHost {
     if (typeof timeout !== 'number' || !(timeout >= 0)) {
       return Promise.reject(new UsageError('ERR_INVALID_OPTION', `close timeout must be a number >= 0, got ${String(timeout)}`));
     }
-    this.shuttingDown = true;
-    publishShutdown('start', this.connections.size);
+    const registry = this.registry;
+    publishShutdown('start', registry.size);
     this.shutdownController?.abort(new HttpError(503, 'ERR_SERVER_CLOSING', 'the server is shutting down'));
     const netServer = this.netServer;
     const listenerClosed = new Promise<void>((resolve) => {
       if (netServer === null || !netServer.listening) resolve();
       else netServer.close(() => resolve());
     });
-    const drained = new Promise<void>((resolve) => {
-      if (this.connections.size === 0) resolve();
-      else this.onDrained = resolve;
-    });
-    for (const connection of this.connections) connection.beginShutdown();
-    this.sweeper.runDue();
+    registry.beginShutdown();
+    const drained = registry.whenEmpty();
     let participantsGraceful = 0;
     let participantsForced = 0;
     const participantsDone = Promise.all(this.participants.map((p) => p.shutdown())).then((counts) => {
@@ -297,8 +243,8 @@ export class Server implements ConnectionHost {
         if (fired) return;
         fired = true;
         if (timer !== null) clearTimeout(timer);
-        publishShutdown('deadline', this.connections.size);
-        for (const connection of [...this.connections]) connection.destroy('shutdown-forced');
+        publishShutdown('deadline', registry.size);
+        registry.destroyAll();
         for (const participant of this.participants) participantsForced += participant.destroyAll();
         resolve();
       };
@@ -313,8 +259,8 @@ export class Server implements ConnectionHost {
         if (timer !== null) clearTimeout(timer);
         publishShutdown('done', 0);
         return {
-          closedGracefully: this.closedDuringShutdown + participantsGraceful,
-          forced: this.forcedAtShutdown + participantsForced,
+          closedGracefully: registry.closedDuringShutdown + participantsGraceful,
+          forced: registry.forcedAtShutdown + participantsForced,
         };
       });
     return this.closing;
@@ -331,17 +277,6 @@ export class Server implements ConnectionHost {
   }
 
   stats(): ServerStats {
-    let idle = 0;
-    let active = 0;
-    let closing = 0;
-    let lingering = 0;
-    for (const connection of this.connections) {
-      const phase = connection.phase;
-      if (phase === 'idle') idle++;
-      else if (phase === 'active') active++;
-      else if (phase === 'closing') closing++;
-      else if (phase === 'lingering') lingering++;
-    }
     const c = this.counters;
     const closes = {} as Record<CloseReason, number>;
     for (const reason of CLOSE_REASONS) closes[reason] = c.closes[reason];
@@ -349,14 +284,10 @@ export class Server implements ConnectionHost {
     for (const outcome of LINGER_OUTCOMES) linger[outcome] = c.linger[outcome];
     return {
       connections: {
-        open: this.connections.size,
-        idle,
-        active,
-        closing,
-        lingering,
+        ...this.registry.counts(),
         upgraded: this.participants.reduce((sum, p) => sum + p.openCount, 0),
         accepted: c.accepted,
-        rejected: this.rejected,
+        rejected: this.registry.rejected,
         upgrades: c.upgrades,
       },
       requests: { total: c.requests, reused: c.reusedRequests, keepAliveReuseRatio: c.requests === 0 ? 0 : c.reusedRequests / c.requests },

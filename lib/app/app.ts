@@ -6,9 +6,10 @@ import type { ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
 import type { OutgoingResponse, ResponseHost } from '../connection/outgoing-response.js';
+import type { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
 import {
-  dispatch, runResponseHooks,
+  dispatch, reportHandlerTimeout, runResponseHooks,
   type ErrorHandler, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
 } from './dispatch.js';
 import { DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
@@ -58,17 +59,25 @@ export class App extends Server {
     return this.route('GET', path, (req, res) => upgrade(req, res));
   }
 
+  /** @internal */
   override createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): Request {
     return new Request(head, host, sequence, hasBody);
   }
 
+  /** @internal */
   override createResponse(request: Request, host: ResponseHost): Response {
     return new Response(request, host);
   }
 
+  /** @internal */
   override requestFinished(response: OutgoingResponse): void {
     super.requestFinished(response);
     if (this.hooks.onResponse.length > 0) runResponseHooks(this.hooks, response.request as Request, response as Response);
+  }
+
+  /** @internal */
+  override handlerTimedOut(response: OutgoingResponse, error: HttpError): void {
+    reportHandlerTimeout(this.hooks, response.request as Request, response as Response, error);
   }
 
   /** Runs after routing and before the handler, in the order added; answering ends the request there. */
@@ -110,8 +119,8 @@ export class App extends Server {
       throw new UsageError('ERR_INVALID_OPTION', `route options for ${method} ${String(path)} must be an object`);
     }
     const bodyLimit = options?.bodyLimit === undefined ? this.hooks.bodyLimit : checkBodyLimit(options.bodyLimit, 'route bodyLimit');
-    const timeout = options?.timeout ?? 0;
-    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    const timeout = options?.timeout ?? null;
+    if (timeout !== null && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
       throw new UsageError('ERR_INVALID_OPTION', `route timeout must be a finite number >= 0, got ${String(timeout)}`);
     }
     this.router.add(method, path, { pattern: path, handler, bodyLimit, timeout });

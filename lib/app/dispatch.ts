@@ -5,7 +5,6 @@
 import type { Router } from './router.js';
 import type { Request } from './request.js';
 import type { Body, Response } from './response.js';
-import { HttpError } from '../connection/http-error.js';
 import { sendWebResponse, toWebRequest } from './fetch-adapter.js';
 
 export type Handler<Params = Record<string, string>> = (req: Request<Params>, res: Response) => Body | void | Promise<Body | void>;
@@ -22,7 +21,10 @@ export type ErrorHandler = (error: unknown, req: Request, res: Response) => Body
 export interface RouteOptions {
   /** Request body limit for this route in bytes (413 beyond it). Default: the app's bodyLimit. */
   bodyLimit?: number;
-  /** ms after which a handler that has not answered gets a 503 with Connection: close in its place. 0 = none. */
+  /**
+   * ms from the request being received until the handler must start its response, else a 503 with
+   * Connection: close answers in its place. Default: the server's handlerTimeout; 0 = none.
+   */
   timeout?: number;
 }
 
@@ -30,7 +32,8 @@ export interface Route {
   readonly pattern: string;
   readonly handler: Handler<any>;
   readonly bodyLimit: number;
-  readonly timeout: number;
+  /** null: the server's handlerTimeout applies. */
+  readonly timeout: number | null;
 }
 
 export interface Hooks {
@@ -93,49 +96,21 @@ function runRoute(router: Router<Route>, hooks: Hooks, route: Route | null, req:
     notFound(router, req, res);
     return;
   }
-  const timer = route.timeout > 0 ? startTimeout(hooks, req, res, route.timeout) : null;
+  // The route's own handler timeout, kept by the engine with the server's handlerTimeout (one clock,
+  // started once the request is received, so a slow upload is never cut by it).
+  if (route.timeout !== null) res._handlerTimeout = route.timeout;
   let result: unknown;
   try {
     result = route.handler(req, res);
   } catch (err) {
-    if (timer !== null) clearTimeout(timer);
     fail(hooks, req, res, err);
     return;
   }
   if (isThenable(result)) {
-    result.then((value) => {
-      if (timer !== null) clearTimeout(timer);
-      respond(hooks, req, res, value as Body | void);
-    }, (err: unknown) => {
-      if (timer !== null) clearTimeout(timer);
-      fail(hooks, req, res, err);
-    });
+    result.then((value) => respond(hooks, req, res, value as Body | void), (err: unknown) => fail(hooks, req, res, err));
   } else {
-    if (timer !== null && (result !== undefined || res.finished)) clearTimeout(timer);
     respond(hooks, req, res, result as Body | void);
   }
-}
-
-/** The route's timeout: the engine-side answer for a handler that went quiet. */
-function startTimeout(hooks: Hooks, req: Request, res: Response, ms: number): NodeJS.Timeout {
-  const timer = setTimeout(() => {
-    if (res.finished || res._preempted) return;
-    const error = new HttpError(503, 'ERR_HANDLER_TIMEOUT', `the handler did not answer within ${ms} ms`);
-    reportError(hooks, req, res, error);
-    if (res.headersSent) {
-      // Half a body cannot be completed: the connection ends without a clean message boundary.
-      res.destroy(error);
-    } else {
-      resetResponse(res);
-      res.status(503).setHeader('Content-Type', 'text/plain; charset=utf-8').setHeader('Connection', 'close');
-      res.end('Service Unavailable\n');
-    }
-    // Whatever the handler does later is dropped, and its body reads and signal see why.
-    res._preempted = true;
-    req._abort(error);
-  }, ms);
-  timer.unref();
-  return timer;
 }
 
 /** A returned value is the body unless the handler already answered. undefined leaves the response to the handler. */
@@ -215,6 +190,11 @@ function afterErrorHandler(hooks: Hooks, req: Request, res: Response, err: unkno
 /** A failing error handler must not loop: report it, then the plain default answer. */
 function errorHandlerFailed(hooks: Hooks, req: Request, res: Response, err: unknown): void {
   if (reportAndReset(hooks, req, res, err)) defaultErrorResponse(res, null);
+}
+
+/** The engine answered 503 for a handler that did not start in time: onError hooks hear of it. */
+export function reportHandlerTimeout(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+  reportError(hooks, req, res, err);
 }
 
 function reportError(hooks: Hooks, req: Request, res: Response, err: unknown): void {

@@ -32,6 +32,7 @@ export class IncomingRequest {
   /** @internal */ _error: Error | null = null;
   /** @internal */ _discarding = false;
   /** @internal */ _demanded = false;
+  /** @internal trailer fields of a chunked body, flat [name, value, ...] as received */ _trailers: readonly string[] = NO_TRAILERS;
   private waiter: Waiter = null;
 
   constructor(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean) {
@@ -53,18 +54,7 @@ export class IncomingRequest {
 
   /** Lower-cased names; repeated fields joined with ", " (RFC 9110 5.3), built on first use. */
   get headers(): Readonly<Record<string, string>> {
-    let map = this.headerMap;
-    if (map === null) {
-      map = Object.create(null) as Record<string, string>;
-      const raw = this.head.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) {
-        const name = raw[i]!.toLowerCase();
-        const prev = map[name];
-        map[name] = prev === undefined ? raw[i + 1]! : `${prev}, ${raw[i + 1]!}`;
-      }
-      this.headerMap = map;
-    }
-    return map;
+    return (this.headerMap ??= fieldMap(this.head.rawHeaders));
   }
 
   header(name: string): string | undefined {
@@ -89,6 +79,19 @@ export class IncomingRequest {
   _abort(reason: Error): void {
     if (this.abortController !== null && !this.abortController.signal.aborted) this.abortController.abort(reason);
     if (!this._ended) this._fail(reason);
+  }
+
+  /**
+   * Trailer fields that ended a chunked body (RFC 9112 7.1.2), as [name, value, ...]; empty until the
+   * body has been received in full. Framing fields among them never change how the body was read.
+   */
+  get rawTrailers(): readonly string[] {
+    return this._trailers;
+  }
+
+  /** Trailer fields by lower-cased name, repeated ones joined with ", "; empty until the body is complete. */
+  get trailers(): Readonly<Record<string, string>> {
+    return fieldMap(this._trailers);
   }
 
   /** Whether the body has been received in full. */
@@ -202,6 +205,18 @@ export class IncomingRequest {
     }
   }
 }
+
+function fieldMap(raw: readonly string[]): Record<string, string> {
+  const map = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const prev = map[name];
+    map[name] = prev === undefined ? raw[i + 1]! : `${prev}, ${raw[i + 1]!}`;
+  }
+  return map;
+}
+
+const NO_TRAILERS: readonly string[] = Object.freeze([]);
 
 /** Never pushed to: a request replaces it with its own list before its first chunk. */
 const NO_CHUNKS: Buffer[] = [];

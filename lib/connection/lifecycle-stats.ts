@@ -24,6 +24,9 @@ export const CLOSE_REASONS = [
   'shutdown-forced',
   'write-error',
   'upgrade-declined', // an Upgrade request answered with a normal response
+  'connect-refused', // a CONNECT request, answered 501: an origin server is no tunnel
+  'close-delimited', // a streamed HTTP/1.0 response without Content-Length, which only the close can end
+  'server-closed-idle', // closeIdleConnections() outside shutdown
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

@@ -1,6 +1,7 @@
 // One response as a handler writes it: status and headers with validation (no response
 // splitting), then a whole body in one call or a stream of writes; framing is the connection's.
 
+import type { Socket } from 'node:net';
 import { headerValueKind, INVALID_VALUE, LATIN1_VALUE, isToken } from '../http1/header-validation.js';
 import { UsageError } from '../http1/protocol-error.js';
 import type { IncomingRequest } from './incoming-request.js';
@@ -17,7 +18,7 @@ export interface ResponseHost {
   finishBody(response: OutgoingResponse, trailers: readonly string[] | null): void;
   waitForDrain(response: OutgoingResponse): Promise<void>;
   destroyResponse(response: OutgoingResponse, error: Error | undefined): void;
-  takeOverSocket(response: OutgoingResponse): Promise<{ socket: import('node:net').Socket; head: Buffer }>;
+  takeOverSocket(response: OutgoingResponse): Promise<{ socket: Socket; head: Buffer }>;
 }
 
 export type HeaderValue = string | number | readonly string[];
@@ -40,6 +41,7 @@ export class OutgoingResponse {
   /** @internal all output handed to the connection */ _complete = false;
   /** @internal the engine answered (timeout) or dropped this response; handler writes are ignored */ _preempted = false;
   /** @internal when the handler timer started (request fully received); 0 = not yet */ _handlerClockFrom = 0;
+  /** @internal ms the handler has to start its answer (handlerTimeout or the route's timeout); 0 = none */ _handlerTimeout = 0;
   /** @internal why the connection closes after this response; null keeps it alive */ _closeReason: CloseReason | null = null;
   /** @internal the handler set Connection: close */ _userClose = false;
   /** @internal Content-Length set by the handler; -1 when not set */ _contentLength = -1;
@@ -225,7 +227,7 @@ export class OutgoingResponse {
    * For an Upgrade request: resolves with the socket and the bytes already read after the head,
    * once every earlier pipelined response is on the socket. The connection is then no longer HTTP.
    */
-  takeOverSocket(): Promise<{ socket: import('node:net').Socket; head: Buffer }> {
+  takeOverSocket(): Promise<{ socket: Socket; head: Buffer }> {
     return this._host.takeOverSocket(this);
   }
 
