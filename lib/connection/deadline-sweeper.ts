@@ -8,6 +8,8 @@ export interface DeadlineOwner {
 }
 
 export class DeadlineSweeper {
+  /** Where time comes from; tests drive a connection's timers deterministically by replacing it. */
+  clock: () => number = Date.now;
   /** Cached clock, refreshed every tick: deadlines are exact to within one tick, like nginx's cached time. */
   now = Date.now();
   readonly tickMs: number;
@@ -22,7 +24,7 @@ export class DeadlineSweeper {
   add(owner: DeadlineOwner): void {
     this.owners.add(owner);
     if (this.timer === null) {
-      this.now = Date.now();
+      this.now = this.clock();
       this.timer = setInterval(sweep, this.tickMs, this);
       // The sockets keep the process alive, never the clock.
       this.timer.unref();
@@ -43,7 +45,7 @@ export class DeadlineSweeper {
 
   /** Fires every due deadline now; also used by the tick. */
   runDue(): void {
-    const now = (this.now = Date.now());
+    const now = (this.now = this.clock());
     for (const owner of this.owners) {
       if (owner.deadline <= now) owner.onDeadline(now);
     }

@@ -149,12 +149,13 @@ export class RawClient {
   }
 }
 
-interface ParseResult {
+export interface ParseResult {
   response: ParsedResponse;
   consumed: number;
 }
 
-function tryParse(buf: Buffer, noBody: boolean, ended: boolean): ParseResult | null {
+/** One complete response at the start of `buf`, or null while incomplete. */
+export function tryParse(buf: Buffer, noBody: boolean, ended: boolean): ParseResult | null {
   const headEnd = buf.indexOf('\r\n\r\n');
   if (headEnd === -1) return null;
   const rawHead = buf.subarray(0, headEnd).toString('latin1');
