@@ -3,18 +3,16 @@
 // EOF, never an RST. Responses total well past 128 KiB and the client reads late, as DESIGN.md asks.
 
 import t from 'tap';
-import { createServer, type App } from '../lib/index.js';
+import type { App } from '../lib/index.js';
 import { get, RawClient, sleep, eventually } from './helpers/raw-client.js';
+import { startApp } from './helpers/servers.js';
 
 const BODY = Buffer.alloc(64 * 1024, 'x');
 const ROUNDS = 50;
 const PARALLEL = 5;
 
-async function startApp(options: Parameters<typeof createServer>[0]): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
+function bigRoute(app: App): void {
   app.get('/big/:n', () => BODY);
-  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port };
 }
 
 function pipelined(count: number): string {
@@ -90,8 +88,7 @@ async function rounds(run: () => Promise<RoundResult>): Promise<RoundResult[]> {
 }
 
 t.test('request limit: 20 pipelined, limit 5, late reader gets exactly 5 responses then EOF, 50 of 50 rounds', async (t) => {
-  const { app, port } = await startApp({ maxRequestsPerSocket: 5 });
-  t.teardown(() => app.close({ timeout: 1000 }));
+  const { app, port } = await startApp(t, { maxRequestsPerSocket: 5 }, bigRoute);
   const results = await rounds(() => limitRound(port, false));
   const good = results.filter((r) => r.responses === 5 && r.end === 'eof' && r.lastConnection === 'close' && r.leftover === 0 && r.bodiesComplete);
   t.equal(good.length, ROUNDS, `rounds with 5 complete responses, Connection: close on the 5th, clean EOF: ${JSON.stringify(results.find((r) => !good.includes(r)))}`);
@@ -103,16 +100,14 @@ t.test('request limit: 20 pipelined, limit 5, late reader gets exactly 5 respons
 });
 
 t.test('request limit: a client that keeps sending after the limit still gets 5 responses and EOF, 50 of 50 rounds', async (t) => {
-  const { app, port } = await startApp({ maxRequestsPerSocket: 5 });
-  t.teardown(() => app.close({ timeout: 1000 }));
+  const { app, port } = await startApp(t, { maxRequestsPerSocket: 5 }, bigRoute);
   const results = await rounds(() => limitRound(port, true));
   const good = results.filter((r) => r.responses === 5 && r.end === 'eof' && r.lastConnection === 'close' && r.bodiesComplete);
   t.equal(good.length, ROUNDS, `clean rounds: ${JSON.stringify(results.find((r) => !good.includes(r)))}`);
 });
 
 t.test('idle timeout with unread responses and input arriving after the close: everything arrives, then EOF', async (t) => {
-  const { app, port } = await startApp({ keepAliveTimeout: 100 });
-  t.teardown(() => app.close({ timeout: 1000 }));
+  const { app, port } = await startApp(t, { keepAliveTimeout: 100 }, bigRoute);
   const one = async (): Promise<RoundResult> => {
     const client = await RawClient.connect(port, { paused: true, allowHalfOpen: true });
     client.write(pipelined(5));
@@ -136,8 +131,7 @@ t.test('idle timeout with unread responses and input arriving after the close: e
 });
 
 t.test('400-class errors with unread input behind them: earlier responses, the error, then EOF', async (t) => {
-  const { app, port } = await startApp({ maxHeaderSize: 4096 });
-  t.teardown(() => app.close({ timeout: 1000 }));
+  const { app, port } = await startApp(t, { maxHeaderSize: 4096 }, bigRoute);
   const cases: Array<{ name: string; bad: string; status: number }> = [
     { name: 'malformed request line', bad: 'GET /x HTTP/1.1 extra\r\nHost: a\r\n\r\n', status: 400 },
     { name: 'Content-Length with Transfer-Encoding', bad: 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n', status: 400 },

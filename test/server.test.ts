@@ -6,16 +6,11 @@ import net from 'node:net';
 import t from 'tap';
 import { CHANNELS, createServer, UsageError, type App } from '../lib/index.js';
 import { eventually, get, RawClient, sleep } from './helpers/raw-client.js';
+import { startApp } from './helpers/servers.js';
 
-async function start(options: Parameters<typeof createServer>[0], setup: (app: App) => void): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
-  setup(app);
-  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port };
-}
 
 t.test('close(): idle connections reaped, busy ones finish with Connection: close, counts returned', async (t) => {
-  const { app, port } = await start({ idleReapGuard: 50 }, (app) => {
+  const { app, port } = await startApp(t, { idleReapGuard: 50 }, (app) => {
     app.get('/', () => 'hi');
     app.get('/slow', async () => {
       await sleep(200);
@@ -50,7 +45,7 @@ t.test('close(): idle connections reaped, busy ones finish with Connection: clos
 });
 
 t.test('close(): a request that arrives during the reuse guard is served with Connection: close', async (t) => {
-  const { app, port } = await start({ idleReapGuard: 300 }, (app) => app.get('/', () => 'hi'));
+  const { app, port } = await startApp(t, { idleReapGuard: 300 }, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   client.write(get('/'));
   await client.response();
@@ -66,7 +61,7 @@ t.test('close(): a request that arrives during the reuse guard is served with Co
 });
 
 t.test('close(): what is still busy at the deadline is destroyed and counted as forced', async (t) => {
-  const { app, port } = await start({}, (app) => app.get('/never', () => new Promise<string>(() => {})));
+  const { app, port } = await startApp(t, {}, (app) => app.get('/never', () => new Promise<string>(() => {})));
   const client = await RawClient.connect(port);
   client.write(get('/never'));
   await eventually(() => app.stats().connections.active === 1);
@@ -78,8 +73,7 @@ t.test('close(): what is still busy at the deadline is destroyed and counted as 
 });
 
 t.test('stats: keep-alive reuse ratio and connection phases', async (t) => {
-  const { app, port } = await start({}, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   for (let i = 0; i < 4; i++) {
     client.write(get('/'));
@@ -97,8 +91,7 @@ t.test('stats: keep-alive reuse ratio and connection phases', async (t) => {
 });
 
 t.test('diagnostics_channel publishes connection closes with their reason', async (t) => {
-  const { app, port } = await start({ maxRequestsPerSocket: 1 }, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { maxRequestsPerSocket: 1 }, (app) => app.get('/', () => 'hi'));
   const events: Array<{ reason: string; requests: number }> = [];
   const onClose = (message: unknown): void => {
     events.push(message as { reason: string; requests: number });
@@ -117,7 +110,7 @@ t.test('diagnostics_channel publishes connection closes with their reason', asyn
 
 t.test('diagnostics_channel publishes request starts before the handler runs', async (t) => {
   const order: string[] = [];
-  const { app, port } = await start({}, (app) => app.get('/x', () => {
+  const { app, port } = await startApp(t, {}, (app) => app.get('/x', () => {
     order.push('handler');
     return 'x';
   }));
@@ -165,8 +158,7 @@ t.test('ready: false before listen, true while listening, false as soon as close
 });
 
 t.test('stopAccepting(): the listener closes, open keep-alive connections are still served as usual', async (t) => {
-  const { app, port } = await start({}, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   client.write(get('/'));
   await client.response();
@@ -195,7 +187,7 @@ t.test('API misuse gets typed errors with stable codes', async (t) => {
   t.throws(() => app.get('/a', () => 'y'), { code: 'ERR_DUPLICATE_ROUTE' });
 
   const errors: unknown[] = [];
-  const { app: live, port } = await start({}, (app) => {
+  const { app: live, port } = await startApp(t, {}, (app) => {
     app.get('/bad-header', (_req, res) => {
       try {
         res.setHeader('X-Split', 'a\r\nSet-Cookie: evil=1');
@@ -227,8 +219,7 @@ t.test('API misuse gets typed errors with stable codes', async (t) => {
 });
 
 t.test('listen() rejects when the port is taken', async (t) => {
-  const { app, port } = await start({}, () => {});
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, () => {});
   const other = createServer();
   await t.rejects(other.listen({ port, host: '127.0.0.1' }), { code: 'EADDRINUSE' });
 });

@@ -3,14 +3,14 @@
 
 import t from 'tap';
 import { createServer, HttpError } from '../../lib/index.js';
-import { startApp } from '../helpers/app-server.js';
+import { startApp } from '../helpers/servers.js';
 import { get, RawClient, sleep } from '../helpers/raw-client.js';
 
 t.test('order: routing, onRequest hooks in order (sync and async), handler, then onResponse once the response is complete', async (t) => {
   const events: string[] = [];
   let resolveLogged: () => void = () => {};
   const logged = new Promise<void>((resolve) => (resolveLogged = resolve));
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.onRequest((req) => {
       events.push(`hook1 route=${req.route} id=${(req.params as Record<string, string>).id}`);
       req.locals.start = 1;
@@ -43,7 +43,7 @@ t.test('order: routing, onRequest hooks in order (sync and async), handler, then
 t.test('an onRequest hook that answers (auth) ends the request before the handler; 404s pass through hooks too', async (t) => {
   let handlerRan = 0;
   const statuses: number[] = [];
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.onRequest((req, res) => {
       if (req.header('authorization') !== 'Bearer good') {
         res.status(401).setHeader('WWW-Authenticate', 'Bearer');
@@ -74,7 +74,7 @@ t.test('an onRequest hook that answers (auth) ends the request before the handle
 
 t.test('errors: sync throws and rejections are 500 without internals, statusCode errors keep theirs, onError sees all', async (t) => {
   const seen: string[] = [];
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.onError((err, req) => seen.push(`${req.path}: ${(err as Error).message}`));
     app.get('/throw', () => {
       throw new Error('database password is hunter2');
@@ -121,7 +121,7 @@ t.test('errors: sync throws and rejections are 500 without internals, statusCode
 });
 
 t.test('a custom error handler answers; if it fails, the default answer stands', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.setErrorHandler((err, req, res) => {
       if (req.path === '/explode') throw new Error('the error handler itself failed');
       res.setHeader('X-Error', 'custom');
@@ -148,7 +148,7 @@ t.test('a custom error handler answers; if it fails, the default answer stands',
 
 t.test('route timeout: a handler that never answers gets a 503 with Connection: close; other connections are unaffected', async (t) => {
   let abortedWith: unknown = null;
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/hang', { timeout: 100 }, (req) => {
       req.signal.addEventListener('abort', () => (abortedWith = (req.signal.reason as { code?: string }).code));
       return new Promise<never>(() => {});

@@ -3,11 +3,11 @@
 
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { startApp } from '../helpers/app-server.js';
+import { startApp } from '../helpers/servers.js';
 import { get, RawClient, sleep } from '../helpers/raw-client.js';
 
 t.test('request members: method, path, lazy query, params, headers, raw headers, version, addresses, hostname, locals', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/users/:id/files/*', (req) => {
       req.locals.seen = true;
       return {
@@ -55,7 +55,7 @@ t.test('request members: method, path, lazy query, params, headers, raw headers,
 
 t.test('body limit: a declared length over the limit gets 413 before the body is read, and the connection closes cleanly', async (t) => {
   let handlerSaw: unknown = null;
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, { bodyLimit: 4096 }, (app) => {
     app.post('/small', { bodyLimit: 1024 }, async (req) => {
       try {
         return await req.text();
@@ -65,7 +65,7 @@ t.test('body limit: a declared length over the limit gets 413 before the body is
       }
     });
     app.post('/default', (req) => req.buffer().then((b) => String(b.length)));
-  }, { bodyLimit: 4096 });
+  });
   const client = await RawClient.connect(port);
   client.write('POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n' + 'x'.repeat(5000));
   const res = await client.response();
@@ -89,7 +89,7 @@ t.test('body limit: a declared length over the limit gets 413 before the body is
 });
 
 t.test('body limit on a chunked body: 413 once the limit is crossed, whatever the reading method', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.post('/iterate', { bodyLimit: 100 }, async (req) => {
       let n = 0;
       for await (const chunk of req) n += chunk.length;
@@ -112,7 +112,7 @@ t.test('body limit on a chunked body: 413 once the limit is crossed, whatever th
 });
 
 t.test('invalid JSON is a clear 400 and the connection stays usable', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.post('/json', async (req) => ({ got: await req.json() }));
   });
   const client = await RawClient.connect(port);
@@ -126,7 +126,7 @@ t.test('invalid JSON is a clear 400 and the connection stays usable', async (t) 
 
 t.test('the body as an async iterable: a large upload arrives whole while the handler reads slowly', async (t) => {
   let peakBuffered = 0;
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, { maxBufferedBody: 65_536 }, (app) => {
     app.post('/upload', { bodyLimit: 8 * 1024 * 1024 }, async (req) => {
       let total = 0;
       let sum = 0;
@@ -138,7 +138,7 @@ t.test('the body as an async iterable: a large upload arrives whole while the ha
       }
       return { total, sum };
     });
-  }, { maxBufferedBody: 65_536 });
+  });
   const client = await RawClient.connect(port);
   const size = 4 * 1024 * 1024;
   const body = Buffer.alloc(size);
@@ -156,7 +156,7 @@ t.test('the body as an async iterable: a large upload arrives whole while the ha
 t.test('req.signal fires when the client goes away mid-request', async (t) => {
   let resolveAborted: (reason: unknown) => void = () => {};
   const aborted = new Promise((resolve) => (resolveAborted = resolve));
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/wait', (req) => new Promise<string>((resolve) => {
       req.signal.addEventListener('abort', () => {
         resolveAborted(req.signal.reason);
@@ -174,7 +174,7 @@ t.test('req.signal fires when the client goes away mid-request', async (t) => {
 });
 
 t.test('response members: status, set, type, json, redirects, Uint8Array, async iterables, explicit Content-Length', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/created', (_req, res) => {
       res.status(201).set({ 'X-One': '1', 'X-Many': ['a', 'b'] }).json({ ok: true });
     });
@@ -248,7 +248,7 @@ t.test('response members: status, set, type, json, redirects, Uint8Array, async 
 
 t.test('flushHeaders sends the head before the body exists; trailers end a chunked body', async (t) => {
   let release: () => void = () => {};
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/later', async (_req, res) => {
       res.setHeader('Content-Type', 'text/plain');
       res.flushHeaders();
@@ -277,7 +277,7 @@ t.test('flushHeaders sends the head before the body exists; trailers end a chunk
 
 t.test('writing after end is a typed error for the handler and harms nothing', async (t) => {
   let code: unknown = null;
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/twice', (_req, res) => {
       res.end('first');
       try {
@@ -296,7 +296,7 @@ t.test('writing after end is a typed error for the handler and harms nothing', a
 });
 
 t.test('a Readable stream body streams with backpressure to a slow reader', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/big', () => Readable.from((function* () {
       for (let i = 0; i < 256; i++) yield Buffer.alloc(16_384, i % 256);
     })()));
@@ -311,7 +311,7 @@ t.test('a Readable stream body streams with backpressure to a slow reader', asyn
 });
 
 t.test('pipelined whole responses mixing ASCII, UTF-8 bodies and obs-text header values keep every byte', async (t) => {
-  const port = await startApp(t, (app) => {
+  const { port } = await startApp(t, {}, (app) => {
     app.get('/ascii', () => 'plain');
     app.get('/utf8', () => 'héllo ✓ 😀');
     app.get('/latin1-header', (_req, res) => {

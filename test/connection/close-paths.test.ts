@@ -5,16 +5,10 @@
 
 import net from 'node:net';
 import t from 'tap';
-import { createServer, type App, type AppOptions } from '../../lib/index.js';
+import { createServer, type App } from '../../lib/index.js';
 import { eventually, get, RawClient, sleep } from '../helpers/raw-client.js';
+import { startApp } from '../helpers/servers.js';
 
-async function start(t: { teardown(fn: () => unknown): void }, options: AppOptions, setup: (app: App) => void): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
-  setup(app);
-  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
-  t.teardown(() => app.close({ timeout: 500 }));
-  return { app, port };
-}
 
 /**
  * A client that reads at a steady pace: paused, it pulls what its stream buffer holds every
@@ -69,7 +63,7 @@ function refusing(app: App): number {
 
 t.test('sendTimeout: a slow but steady reader of an 8 MiB whole body receives all of it', async (t) => {
   const body = Buffer.alloc(8 * MIB, 'x');
-  const { app, port } = await start(t, { sendTimeout: 1_000 }, (app) => app.get('/big', () => body));
+  const { app, port } = await startApp(t, { sendTimeout: 1_000 }, (app) => app.get('/big', () => body));
   // 16 KiB every 10 ms is about 1.6 MiB/s: each second moves far more than nothing, yet the whole
   // body takes about 5 s, several send timeouts, more than the kernel's buffers hold.
   const reader = new SteadyReader(port, 16 * 1024, 10);
@@ -86,7 +80,7 @@ t.test('sendTimeout: a slow but steady reader of an 8 MiB whole body receives al
 
 t.test('sendTimeout still ends a client that stops reading altogether', async (t) => {
   const body = Buffer.alloc(8 * MIB, 'x');
-  const { app, port } = await start(t, { sendTimeout: 300 }, (app) => app.get('/big', () => body));
+  const { app, port } = await startApp(t, { sendTimeout: 300 }, (app) => app.get('/big', () => body));
   const client = await RawClient.connect(port, { paused: true });
   t.teardown(() => client.destroy());
   client.write(get('/big'));
@@ -95,7 +89,7 @@ t.test('sendTimeout still ends a client that stops reading altogether', async (t
 
 t.test('an idle timeout does not fire while the last response is still draining to a slow reader', async (t) => {
   const chunk = Buffer.alloc(64 * 1024, 's');
-  const { app, port } = await start(t, { sendTimeout: 1_000, keepAliveTimeout: 10_000 }, (app) => {
+  const { app, port } = await startApp(t, { sendTimeout: 1_000, keepAliveTimeout: 10_000 }, (app) => {
     app.get('/stream', async (_req, res) => {
       // 8 MiB in 64 KiB writes: the response completes long before the client has read it.
       for (let i = 0; i < 128; i++) if (!res.write(chunk)) await res.drained();
@@ -119,7 +113,7 @@ t.test('an idle timeout does not fire while the last response is still draining 
 });
 
 t.test('a refused socket that trickles bytes is still closed by the linger bound and shows in stats', async (t) => {
-  const { app, port } = await start(t, { maxConnections: 1, linger: { total: 600, silence: 5_000 } }, (app) => app.get('/', () => 'hi'));
+  const { app, port } = await startApp(t, { maxConnections: 1, linger: { total: 600, silence: 5_000 } }, (app) => app.get('/', () => 'hi'));
   const holder = await RawClient.connect(port);
   t.teardown(() => holder.destroy());
   await eventually(() => app.stats().connections.open === 1);
@@ -164,7 +158,7 @@ t.test('close() resolves by its deadline even with a refused socket trickling by
 
 t.test('a request that arrived while the loop was blocked, before the idle deadline, is answered', async (t) => {
   const keepAliveTimeout = 500;
-  const { app, port } = await start(t, { keepAliveTimeout }, (app) => {
+  const { app, port } = await startApp(t, { keepAliveTimeout }, (app) => {
     app.get('/', () => 'hi');
     app.get('/block', () => {
       // Holds the event loop past the other connection's idle deadline.
@@ -193,7 +187,7 @@ t.test('a request that arrived while the loop was blocked, before the idle deadl
 
 t.test('close reasons name their cause', async (t) => {
   t.test('CONNECT is counted as connect-refused, not a parse error', async (t) => {
-    const { app, port } = await start(t, {}, () => {});
+    const { app, port } = await startApp(t, {}, () => {});
     const client = await RawClient.connect(port);
     client.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     t.equal((await client.response()).status, 501);
@@ -206,7 +200,7 @@ t.test('close reasons name their cause', async (t) => {
   });
 
   t.test('an HTTP/1.0 keep-alive request answered with a streamed body closes as close-delimited', async (t) => {
-    const { app, port } = await start(t, {}, (app) => app.get('/s', async (_req, res) => {
+    const { app, port } = await startApp(t, {}, (app) => app.get('/s', async (_req, res) => {
       res.write('part');
       res.end();
     }));
@@ -222,7 +216,7 @@ t.test('close reasons name their cause', async (t) => {
   });
 
   t.test('a route timeout is counted as handler-timeout', async (t) => {
-    const { app, port } = await start(t, {}, (app) => app.get('/hang', { timeout: 100 }, () => new Promise<never>(() => {})));
+    const { app, port } = await startApp(t, {}, (app) => app.get('/hang', { timeout: 100 }, () => new Promise<never>(() => {})));
     const client = await RawClient.connect(port);
     client.write(get('/hang'));
     t.equal((await client.response()).status, 503);
@@ -233,7 +227,7 @@ t.test('close reasons name their cause', async (t) => {
   });
 
   t.test('closeIdleConnections() outside shutdown is counted as server-closed-idle', async (t) => {
-    const { app, port } = await start(t, {}, (app) => app.get('/', () => 'hi'));
+    const { app, port } = await startApp(t, {}, (app) => app.get('/', () => 'hi'));
     const client = await RawClient.connect(port);
     client.write(get('/'));
     await client.response();
@@ -247,7 +241,7 @@ t.test('close reasons name their cause', async (t) => {
   });
 
   t.test('garbage after a last request beyond the discard cap does not cost the response in flight', async (t) => {
-    const { app, port } = await start(t, { linger: { maxDiscardBytes: 64 * 1024 } }, (app) => app.get('/slow', async () => {
+    const { app, port } = await startApp(t, { linger: { maxDiscardBytes: 64 * 1024 } }, (app) => app.get('/slow', async () => {
       await sleep(200);
       return 'slow answer';
     }));

@@ -4,17 +4,11 @@
 import t from 'tap';
 import { createServer, type App } from '../../lib/index.js';
 import { eventually, get, RawClient, sleep } from '../helpers/raw-client.js';
+import { startApp } from '../helpers/servers.js';
 
-async function start(options: Parameters<typeof createServer>[0], setup: (app: App) => void): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
-  setup(app);
-  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port };
-}
 
 t.test('HTTP/1.1 keep-alive advertises timeout and a max that counts down; the last response closes', async (t) => {
-  const { app, port } = await start({ maxRequestsPerSocket: 3, keepAliveTimeout: 65_000 }, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { maxRequestsPerSocket: 3, keepAliveTimeout: 65_000 }, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   const seen: Array<[string | undefined, string | undefined]> = [];
   for (let i = 0; i < 3; i++) {
@@ -33,8 +27,7 @@ t.test('HTTP/1.1 keep-alive advertises timeout and a max that counts down; the l
 });
 
 t.test('HTTP/1.0: keep-alive only when asked, and then said in the response', async (t) => {
-  const { app, port } = await start({}, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, (app) => app.get('/', () => 'hi'));
   const ka = await RawClient.connect(port);
   ka.write('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
   const first = await ka.response();
@@ -53,8 +46,7 @@ t.test('HTTP/1.0: keep-alive only when asked, and then said in the response', as
 });
 
 t.test('Connection: close from the client is honoured; bytes after it are discarded, not a 400', async (t) => {
-  const { app, port } = await start({}, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   client.write(get('/', 'Connection: close\r\n') + get('/') + 'garbage that is not HTTP\r\n\r\n');
   const res = await client.response();
@@ -68,7 +60,7 @@ t.test('Connection: close from the client is honoured; bytes after it are discar
 });
 
 t.test('pipelined requests are answered in order while handlers finish out of order', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/wait/:ms', async (req) => {
       await sleep(Number(req.params.ms));
       return `waited ${req.params.ms}`;
@@ -84,7 +76,7 @@ t.test('pipelined requests are answered in order while handlers finish out of or
 });
 
 t.test('16 pipelined requests in one chunk are answered with one socket write', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/sync/:n', (req) => `sync ${req.params.n}`);
     app.get('/async/:n', async (req) => `async ${req.params.n}`);
   });
@@ -105,8 +97,7 @@ t.test('16 pipelined requests in one chunk are answered with one socket write', 
 });
 
 t.test('head and a small body leave in one write', async (t) => {
-  const { app, port } = await start({}, (app) => app.get('/', () => Buffer.alloc(1000, 'b')));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, (app) => app.get('/', () => Buffer.alloc(1000, 'b')));
   const client = await RawClient.connect(port);
   const before = app.stats().socketWrites;
   client.write(get('/'));
@@ -119,7 +110,7 @@ t.test('head and a small body leave in one write', async (t) => {
 t.test('a client that pipelines and never reads cannot grow server memory past the documented bound', async (t) => {
   const body = Buffer.alloc(16 * 1024, 'p');
   let handled = 0;
-  const { app, port } = await start({}, (app) =>
+  const { app, port } = await startApp(t, {}, (app) =>
     app.get('/p/:n', () => {
       handled++;
       return body;
@@ -154,8 +145,7 @@ t.test('a client that pipelines and never reads cannot grow server memory past t
 });
 
 t.test('idle timeout closes a quiet keep-alive connection with a clean EOF', async (t) => {
-  const { app, port } = await start({ keepAliveTimeout: 150 }, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { keepAliveTimeout: 150 }, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   client.write(get('/'));
   const res = await client.response();
@@ -170,8 +160,7 @@ t.test('idle timeout closes a quiet keep-alive connection with a clean EOF', asy
 });
 
 t.test('a connection that never sends a byte is closed after firstByteTimeout', async (t) => {
-  const { app, port } = await start({ firstByteTimeout: 100 }, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { firstByteTimeout: 100 }, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   t.equal(await client.waitEnd(3000), 'eof');
   t.equal(client.unparsed.length, 0, 'no response for a request never made');
@@ -181,8 +170,7 @@ t.test('a connection that never sends a byte is closed after firstByteTimeout', 
 });
 
 t.test('slowloris: a head trickling in is answered 408 at headersTimeout', async (t) => {
-  const { app, port } = await start({ headersTimeout: 200 }, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { headersTimeout: 200 }, (app) => app.get('/', () => 'hi'));
   const client = await RawClient.connect(port);
   const text = 'GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ';
   let i = 0;
@@ -202,8 +190,7 @@ t.test('slowloris: a head trickling in is answered 408 at headersTimeout', async
 });
 
 t.test('a stalled request body is answered 408 at bodyTimeout', async (t) => {
-  const { app, port } = await start({ bodyTimeout: 150 }, (app) => app.post('/upload', async (req) => `got ${(await req.buffer()).length}`));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { bodyTimeout: 150 }, (app) => app.post('/upload', async (req) => `got ${(await req.buffer()).length}`));
   const client = await RawClient.connect(port);
   client.write('POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly-part');
   const res = await client.response(3000);
@@ -214,7 +201,7 @@ t.test('a stalled request body is answered 408 at bodyTimeout', async (t) => {
 });
 
 t.test('request bodies: Content-Length and chunked, echoed; an unread small body is discarded and the connection kept', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.post('/echo', async (req) => (await req.buffer()).toString());
     app.post('/ignore', () => 'ignored');
   });
@@ -234,8 +221,7 @@ t.test('request bodies: Content-Length and chunked, echoed; an unread small body
 });
 
 t.test('an unread body larger than maxDiscardBody closes the connection after the response', async (t) => {
-  const { app, port } = await start({ maxDiscardBody: 1000 }, (app) => app.post('/reject', (_req, res) => res.status(413).send('too big')));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { maxDiscardBody: 1000 }, (app) => app.post('/reject', (_req, res) => res.status(413).send('too big')));
   const client = await RawClient.connect(port);
   client.write('POST /reject HTTP/1.1\r\nHost: a\r\nContent-Length: 50000\r\n\r\n' + 'x'.repeat(10_000));
   const res = await client.response();
@@ -247,7 +233,7 @@ t.test('an unread body larger than maxDiscardBody closes the connection after th
 });
 
 t.test('Expect: 100-continue is answered when the handler reads the body, not before', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.post('/read', async (req) => `read ${(await req.buffer()).length}`);
     app.post('/deny', (_req, res) => res.status(403).send('no'));
   });
@@ -272,7 +258,7 @@ t.test('Expect: 100-continue is answered when the handler reads the body, not be
 
 t.test('a body that arrives with its head is complete when the handler starts; one that follows is not', async (t) => {
   const seen: boolean[] = [];
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.post('/echo', async (req) => {
       seen.push(req.complete);
       return req.json();
@@ -299,7 +285,7 @@ t.test('a body that arrives with its head is complete when the handler starts; o
 });
 
 t.test('streamed responses: chunked on HTTP/1.1, close-delimited on HTTP/1.0, HEAD without body', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/stream', (_req, res) => {
       res.write('one,');
       setTimeout(() => res.end('two', ['X-Checksum', 'abc']), 10);
@@ -332,7 +318,7 @@ t.test('streamed responses: chunked on HTTP/1.1, close-delimited on HTTP/1.0, HE
 });
 
 t.test('handler errors: 500 before the head, a destroyed connection after it, other connections unharmed', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/throw', () => {
       throw new Error('boom');
     });
@@ -364,8 +350,7 @@ t.test('handler errors: 500 before the head, a destroyed connection after it, ot
 });
 
 t.test('max connections: the connection over the limit gets 503, existing ones keep working', async (t) => {
-  const { app, port } = await start({ maxConnections: 2 }, (app) => app.get('/', () => 'hi'));
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { maxConnections: 2 }, (app) => app.get('/', () => 'hi'));
   const a = await RawClient.connect(port);
   const b = await RawClient.connect(port);
   await eventually(() => app.stats().connections.open === 2);
@@ -385,8 +370,7 @@ t.test('max connections: the connection over the limit gets 503, existing ones k
 });
 
 t.test('CONNECT is answered 501: an origin server is not a tunnel', async (t) => {
-  const { app, port } = await start({}, () => {});
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, () => {});
   const client = await RawClient.connect(port);
   client.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
   t.equal((await client.response()).status, 501);
@@ -394,7 +378,7 @@ t.test('CONNECT is answered 501: an origin server is not a tunnel', async (t) =>
 });
 
 t.test('backpressure: a 4 MiB upload read slowly by its handler arrives whole, then the connection is reused', async (t) => {
-  const { app, port } = await start({ maxBufferedBody: 16_384 }, (app) => {
+  const { app, port } = await startApp(t, { maxBufferedBody: 16_384 }, (app) => {
     app.post('/slow-read', { bodyLimit: 8 * 1024 * 1024 }, async (req) => {
       let total = 0;
       let sum = 0;
@@ -425,7 +409,7 @@ t.test('backpressure: a 4 MiB upload read slowly by its handler arrives whole, t
 t.test('backpressure: a streamed 8 MiB response to a client that reads late arrives whole', async (t) => {
   const chunk = Buffer.alloc(64 * 1024, 'z');
   let waits = 0;
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/big-stream', async (_req, res) => {
       for (let i = 0; i < 128; i++) {
         if (!res.write(chunk)) {
@@ -448,7 +432,7 @@ t.test('backpressure: a streamed 8 MiB response to a client that reads late arri
 });
 
 t.test('a streamed response parked behind a slower one is released in order', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/slow', async () => {
       await sleep(50);
       return 'slow';
@@ -469,7 +453,7 @@ t.test('a streamed response parked behind a slower one is released in order', as
 });
 
 t.test('a pipelined stream that fails while parked becomes a 500; the response before it is not lost', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/slow', async () => {
       await sleep(50);
       return 'slow';

@@ -3,11 +3,10 @@
 
 import t from 'tap';
 import { eventually, get, RawClient } from '../helpers/raw-client.js';
-import { drained, startEngine } from './start.js';
+import { drained, startEngine } from '../helpers/servers.js';
 
 t.test('300 connections over maxConnections=10: each refused with 503 and EOF; the 10 admitted keep working', async (t) => {
-  const { server, port } = await startEngine({ maxConnections: 10 }, (req, res) => res.end(`ok ${req.url}`));
-  t.teardown(() => server.close({ timeout: 500 }));
+  const { server, port } = await startEngine(t, { maxConnections: 10 }, (req, res) => res.end(`ok ${req.url}`));
   const admitted = await Promise.all(Array.from({ length: 10 }, () => RawClient.connect(port)));
   t.ok(await eventually(() => server.stats().connections.open === 10), 'ten admitted');
   for (const [i, c] of admitted.entries()) c.write(get(`/before/${i}`));

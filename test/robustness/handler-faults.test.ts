@@ -6,13 +6,8 @@ import t from 'tap';
 import { Readable } from 'node:stream';
 import { createServer, UsageError, type App } from '../../lib/index.js';
 import { eventually, get, RawClient, sleep } from '../helpers/raw-client.js';
+import { startApp } from '../helpers/servers.js';
 
-async function start(options: Parameters<typeof createServer>[0], setup: (app: App) => void): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
-  setup(app);
-  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port };
-}
 
 /** A slow streamed response on its own connection, to show it completes whatever the others do. */
 function slowStream(): AsyncIterable<string> {
@@ -26,7 +21,7 @@ function slowStream(): AsyncIterable<string> {
 const SLOW_BODY = Array.from({ length: 20 }, (_v, i) => `part ${i}\n`).join('');
 
 t.test('sync throw and rejected promise answer 500 and keep the connection; a failing stream ends only its own', async (t) => {
-  const { app, port } = await start({}, (app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.get('/throw', () => {
       throw new Error('secret detail');
     });
@@ -82,7 +77,7 @@ t.test('handlerTimeout: a handler that never answers gets 503 + close, its signa
   const handlerTimeout = 200;
   let aborted = null as { code?: string; statusCode?: number } | null;
   let lateWriteThrew: unknown = null;
-  const { app, port } = await start({ handlerTimeout }, (app) => {
+  const { app, port } = await startApp(t, { handlerTimeout }, (app) => {
     app.get('/never', (req) => {
       req.signal.addEventListener('abort', () => {
         aborted = req.signal.reason as { code?: string };
@@ -139,7 +134,7 @@ t.test('handlerTimeout: a handler that never answers gets 503 + close, its signa
 });
 
 t.test('handlerTimeout starts when the body is received: a slow upload is not cut by it', async (t) => {
-  const { app, port } = await start({ handlerTimeout: 150, bodyTimeout: 1000 }, (app) => {
+  const { app, port } = await startApp(t, { handlerTimeout: 150, bodyTimeout: 1000 }, (app) => {
     app.post('/up', async (req) => `got ${(await req.buffer()).length}`);
   });
   t.teardown(() => app.close({ timeout: 500 }));
@@ -170,7 +165,7 @@ t.test('handlerTimeout is validated like every option and off by default', async
 
 t.test('handlerTimeout: an answer parked behind a slow pipelined stream is not preempted', async (t) => {
   // /slow streams for ~200 ms, past handlerTimeout; /fast answered at once and waits its turn.
-  const { app, port } = await start({ handlerTimeout: 100 }, (app) => {
+  const { app, port } = await startApp(t, { handlerTimeout: 100 }, (app) => {
     app.get('/slow', () => slowStream());
     app.get('/fast', () => 'fast');
   });

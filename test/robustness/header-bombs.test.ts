@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { get, RawClient } from '../helpers/raw-client.js';
-import { drained, startEngine } from './start.js';
+import { drained, startEngine } from '../helpers/servers.js';
 
 async function bomb(port: number, request: string): Promise<{ status: number; connection: string | undefined; end: string }> {
   const client = await RawClient.connect(port);
@@ -17,7 +17,7 @@ async function bomb(port: number, request: string): Promise<{ status: number; co
 
 t.test('too many headers and too large a head get 431, too long a URI 414; a bystander is served', async (t) => {
   let handled = 0;
-  const { server, port } = await startEngine({ maxHeaderCount: 50, maxHeaderSize: 8192, maxUriLength: 2048 }, (_req, res) => {
+  const { server, port } = await startEngine(t, { maxHeaderCount: 50, maxHeaderSize: 8192, maxUriLength: 2048 }, (_req, res) => {
     handled++;
     res.end('ok');
   });
@@ -47,8 +47,7 @@ t.test('too many headers and too large a head get 431, too long a URI 414; a bys
 });
 
 t.test('an endless head streamed at the server: 431 after maxHeaderSize, the rest discarded up to the linger cap', async (t) => {
-  const { server, port } = await startEngine({ maxHeaderSize: 8192, linger: { maxDiscardBytes: 65_536 } }, (_req, res) => res.end('ok'));
-  t.teardown(() => server.close({ timeout: 500 }));
+  const { server, port } = await startEngine(t, { maxHeaderSize: 8192, linger: { maxDiscardBytes: 65_536 } }, (_req, res) => res.end('ok'));
   const client = await RawClient.connect(port, { allowHalfOpen: true });
   client.write('GET / HTTP/1.1\r\nHost: a\r\n');
   const line = `X-Junk: ${'j'.repeat(1000)}\r\n`;

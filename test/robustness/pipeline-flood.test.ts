@@ -6,7 +6,7 @@ import t from 'tap';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { eventually, RawClient, sleep } from '../helpers/raw-client.js';
-import { drained, startEngine } from './start.js';
+import { drained, startEngine } from '../helpers/servers.js';
 
 const COUNT = 5000;
 const BODY = 8 * 1024;
@@ -52,7 +52,7 @@ t.test(`${COUNT} pipelined requests, reader starts late: bounded output and memo
   const maxQueuedOutput = 32_768;
   const maxPipelineDepth = 8;
   let handled = 0;
-  const { server, port } = await startEngine({ maxQueuedOutput, maxPipelineDepth, sendTimeout: 60_000, maxRequestsPerSocket: COUNT + 1 }, (req, res) => {
+  const { server, port } = await startEngine(t, { maxQueuedOutput, maxPipelineDepth, sendTimeout: 60_000, maxRequestsPerSocket: COUNT + 1 }, (req, res) => {
     handled++;
     // Each response is a fresh 8 KiB: if nothing bounded them, 5000 of them would be 40 MB.
     const body = Buffer.alloc(BODY, 'x');
@@ -91,7 +91,7 @@ t.test(`${COUNT} pipelined requests, reader starts late: bounded output and memo
 t.test('a pipelining client that never reads is destroyed at sendTimeout; other connections are served', async (t) => {
   const sendTimeout = 300;
   let handled = 0;
-  const { server, port } = await startEngine({ sendTimeout }, (_req, res) => {
+  const { server, port } = await startEngine(t, { sendTimeout }, (_req, res) => {
     handled++;
     res.end(Buffer.alloc(BODY, 'y'));
   });

@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { eventually, get, RawClient, sleep } from '../helpers/raw-client.js';
-import { drained, startEngine } from './start.js';
+import { drained, startEngine } from '../helpers/servers.js';
 
 const uncaught: unknown[] = [];
 process.on('uncaughtException', (err) => uncaught.push(err));
@@ -20,7 +20,7 @@ const RESET_AFTER_WRITE = 5;
 
 t.test('RST in the middle of a request head', async (t) => {
   let handled = 0;
-  const { server, port } = await startEngine({}, (_req, res) => {
+  const { server, port } = await startEngine(t, {}, (_req, res) => {
     handled++;
     res.end('ok');
   });
@@ -38,7 +38,7 @@ t.test('RST in the middle of a request head', async (t) => {
 t.test('RST in the middle of a request body: the handler\'s read rejects and its signal aborts', async (t) => {
   let readError = null as { code?: string } | null;
   let signalReason = null as { code?: string } | null;
-  const { server, port } = await startEngine({}, (req, res) => {
+  const { server, port } = await startEngine(t, {}, (req, res) => {
     req.signal.addEventListener('abort', () => {
       signalReason = req.signal.reason as { code?: string };
     });
@@ -64,7 +64,7 @@ t.test('RST in the middle of a 64 MiB streamed response: the handler stops, noth
   const total = 1024; // chunks: 64 MiB
   let written = 0;
   let stopped = false;
-  const { server, port } = await startEngine({}, (req, res) => {
+  const { server, port } = await startEngine(t, {}, (req, res) => {
     void (async () => {
       while (written < total && !req.signal.aborted) {
         written++;
@@ -93,8 +93,7 @@ t.test('RST in the middle of a 64 MiB streamed response: the handler stops, noth
 });
 
 t.test('RST while the server lingers after its close', async (t) => {
-  const { server, port } = await startEngine({ maxRequestsPerSocket: 1, linger: { silence: 10_000, total: 20_000 } }, (_req, res) => res.end('ok'));
-  t.teardown(() => server.close({ timeout: 500 }));
+  const { server, port } = await startEngine(t, { maxRequestsPerSocket: 1, linger: { silence: 10_000, total: 20_000 } }, (_req, res) => res.end('ok'));
   // Keep our side open after the server's FIN and keep talking, so the server stays in its linger.
   const client = await RawClient.connect(port, { allowHalfOpen: true });
   client.write(get('/') + get('/after-the-limit'));
@@ -110,7 +109,7 @@ t.test('RST while the server lingers after its close', async (t) => {
 });
 
 t.test('200 clients resetting at random points of a POST, while a healthy client is served', async (t) => {
-  const { server, port } = await startEngine({}, (req, res) => {
+  const { server, port } = await startEngine(t, {}, (req, res) => {
     if (req.method === 'GET') {
       res.end('ok');
       return;

@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { RawClient, sleep } from '../helpers/raw-client.js';
-import { drained, startEngine } from './start.js';
+import { drained, startEngine } from '../helpers/servers.js';
 
 // Upper bounds are liveness bounds on a loaded shared machine (timeout + sweeper tick + slack),
 // not timing claims; lower bounds show the timer did not fire early.
@@ -24,8 +24,7 @@ function trickle(client: RawClient, text: string, everyMs: number): () => void {
 
 t.test('slowloris: 50 heads arriving a byte every 40 ms all get 408 at headersTimeout; a normal client is served meanwhile', async (t) => {
   const headersTimeout = 400;
-  const { server, port } = await startEngine({ headersTimeout }, (_req, res) => res.end('ok'));
-  t.teardown(() => server.close({ timeout: 500 }));
+  const { server, port } = await startEngine(t, { headersTimeout }, (_req, res) => res.end('ok'));
   // A head that would take 4 s at this pace: only the timer can end it.
   const head = `GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ${'s'.repeat(100)}\r\n\r\n`;
   const clients = await Promise.all(Array.from({ length: 50 }, () => RawClient.connect(port)));
@@ -58,7 +57,7 @@ t.test('slowloris: 50 heads arriving a byte every 40 ms all get 408 at headersTi
 t.test('slow POST: a body trickling slower than bodyTimeout gets 408; the handler sees the timeout error', async (t) => {
   const bodyTimeout = 250;
   let handlerError = null as { code?: string } | null;
-  const { server, port } = await startEngine({ bodyTimeout }, (req, res) => {
+  const { server, port } = await startEngine(t, { bodyTimeout }, (req, res) => {
     req.buffer().then((body) => res.end(`got ${body.length}`), (err: { code?: string }) => {
       handlerError = err;
     });
@@ -85,7 +84,7 @@ t.test('slow POST: a body trickling slower than bodyTimeout gets 408; the handle
 
 t.test('a body fast enough per chunk but too slow as a whole gets 408 at requestTimeout', async (t) => {
   const requestTimeout = 600;
-  const { server, port } = await startEngine({ bodyTimeout: 300, requestTimeout }, (req, res) => {
+  const { server, port } = await startEngine(t, { bodyTimeout: 300, requestTimeout }, (req, res) => {
     req.buffer().then((body) => res.end(`got ${body.length}`), () => {});
   });
   t.teardown(() => server.close({ timeout: 500 }));
@@ -109,8 +108,7 @@ t.test('a body fast enough per chunk but too slow as a whole gets 408 at request
 
 t.test('a slow head on a keep-alive connection does not reset the timer by trickling between requests', async (t) => {
   const headersTimeout = 300;
-  const { server, port } = await startEngine({ headersTimeout, keepAliveTimeout: 5000 }, (_req, res) => res.end('ok'));
-  t.teardown(() => server.close({ timeout: 500 }));
+  const { server, port } = await startEngine(t, { headersTimeout, keepAliveTimeout: 5000 }, (_req, res) => res.end('ok'));
   const client = await RawClient.connect(port);
   client.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
   t.equal((await client.response()).status, 200);

@@ -7,13 +7,8 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { createServer, type App } from '../../lib/index.js';
 import { get, RawClient, sleep, eventually } from '../helpers/raw-client.js';
+import { startApp } from '../helpers/servers.js';
 
-async function start(setup: (app: App) => void, options: Parameters<typeof createServer>[0] = {}): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
-  setup(app);
-  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port };
-}
 
 interface Message {
   data: Buffer;
@@ -50,8 +45,7 @@ function echo(app: App): void {
 }
 
 t.test('echo: text, binary and an 8 MiB message; oversized messages close with 1009', async (t) => {
-  const { app, port } = await start(echo);
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, {}, echo);
   const ws = await open(`ws://127.0.0.1:${port}/echo`);
   ws.send('hello');
   const text = await nextMessage(ws);
@@ -71,7 +65,7 @@ t.test('echo: text, binary and an 8 MiB message; oversized messages close with 1
 });
 
 t.test('the handler sees params and headers; stats count upgraded sockets', async (t) => {
-  const { app, port } = await start((app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.ws('/rooms/:room', (socket, req) => {
       socket.send(JSON.stringify({ room: req.params.room, token: req.header('x-token') }));
     });
@@ -89,7 +83,7 @@ t.test('the handler sees params and headers; stats count upgraded sockets', asyn
 });
 
 t.test('rejected upgrades are HTTP errors, never a hang', async (t) => {
-  const { app, port } = await start((app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     echo(app);
     app.ws('/private', () => {}, { verify: (req) => (req.header('authorization') === 'Bearer ok' ? true : { status: 401, message: 'who are you' }) });
     app.ws('/forbidden', () => {}, { verify: async () => false });
@@ -126,7 +120,7 @@ t.test('rejected upgrades are HTTP errors, never a hang', async (t) => {
 });
 
 t.test('an upgrade pipelined behind other requests is handled after their responses, with the bytes that followed it', async (t) => {
-  const { app, port } = await start((app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     echo(app);
     app.get('/slow', async () => {
       await sleep(50);
@@ -153,8 +147,7 @@ t.test('an upgrade pipelined behind other requests is handled after their respon
 
 t.test('a peer that stops answering pings is terminated', async (t) => {
   // 250 ms leaves a healthy client on a busy CI machine ample time to answer each ping.
-  const { app, port } = await start(echo, { webSocket: { pingInterval: 250 } });
-  t.teardown(() => app.close({ timeout: 500 }));
+  const { app, port } = await startApp(t, { webSocket: { pingInterval: 250 } }, echo);
   const silent = await open(`ws://127.0.0.1:${port}/echo`, { autoPong: false });
   const healthy = await open(`ws://127.0.0.1:${port}/echo`);
   const [code] = (await once(silent, 'close')) as [number];
@@ -164,7 +157,7 @@ t.test('a peer that stops answering pings is terminated', async (t) => {
 });
 
 t.test('rooms and broadcast', async (t) => {
-  const { app, port } = await start((app) => {
+  const { app, port } = await startApp(t, {}, (app) => {
     app.ws('/room/:name', (socket, req) => {
       app.websockets.join(req.params.name!, socket);
       socket.on('message', (data) => app.websockets.broadcast(req.params.name!, data.toString(), socket));
@@ -185,7 +178,7 @@ t.test('rooms and broadcast', async (t) => {
 });
 
 t.test('graceful close sends 1001 to every WebSocket and counts them', async (t) => {
-  const { app, port } = await start(echo);
+  const { app, port } = await startApp(t, {}, echo);
   const a = await open(`ws://127.0.0.1:${port}/echo`);
   const b = await open(`ws://127.0.0.1:${port}/echo`);
   const codes = Promise.all([once(a, 'close'), once(b, 'close')]);
@@ -197,7 +190,7 @@ t.test('graceful close sends 1001 to every WebSocket and counts them', async (t)
 });
 
 t.test('a WebSocket that ignores the close is terminated at the deadline and counted as forced', async (t) => {
-  const { app, port } = await start(echo);
+  const { app, port } = await startApp(t, {}, echo);
   const stubborn = await open(`ws://127.0.0.1:${port}/echo`);
   // Take the socket away from the ws client so nobody answers the close frame.
   const raw = (stubborn as unknown as { _socket: import('node:net').Socket })._socket;
