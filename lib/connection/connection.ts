@@ -309,7 +309,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
   /** The handler is done with this response; it leaves when everything before it has. */
   private complete(response: OutgoingResponse): void {
     const outcome = this.responses.complete(response, this.upgrade.response);
-    if (this.output.hasQueued()) this.scheduleFlush();
+    // Parked output moved to the socket's queue: a read batch flushes it at its end anyway.
+    if (!this.inBatch && this.output.hasQueued()) this.scheduleFlush();
     if (outcome === CLOSE) this.startClose(this.pipeline.closeReason!);
     else if (outcome === HAND_OVER) this.tryHandOver();
     else {

@@ -135,14 +135,21 @@ export class ResponseWriter {
     const request = response.request;
     const host = this.host;
     const isTail = response === this.pipeline.tail;
-    const decision = atResponseHead(response, request, request === this.input.bodyRequest, isTail, closeDelimited, this.facts,
-      host.shuttingDown, host.sweeper.now, this.options);
-    if (decision !== KEEP) {
-      response._closeReason = decision.reason;
-      if (isTail) this.input.stopAfterCurrent(DISCARD);
-      return 'Connection: close\r\n';
+    const o = this.options;
+    // Each rule of atResponseHead needs one of these facts; with none of them in play the answer is
+    // keep-alive, decided here because the call would not be inlined into whole() (V8's budget).
+    const inPlay = response._closeReason !== null || response._userClose || closeDelimited || request === this.input.bodyRequest
+      || (isTail && (this.facts.pendingClose !== null || host.shuttingDown || o.maxConnectionAge > 0));
+    if (inPlay) {
+      const decision = atResponseHead(response, request, request === this.input.bodyRequest, isTail, closeDelimited, this.facts,
+        host.shuttingDown, host.sweeper.now, o);
+      if (decision !== KEEP) {
+        response._closeReason = decision.reason;
+        if (isTail) this.input.stopAfterCurrent(DISCARD);
+        return 'Connection: close\r\n';
+      }
     }
-    const max = this.options.maxRequestsPerSocket;
+    const max = o.maxRequestsPerSocket;
     return host.keepAliveLines.get(max <= 0 ? -1 : max - request.sequence);
   }
 
