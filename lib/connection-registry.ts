@@ -29,6 +29,7 @@ export interface ConnectionCounts {
   active: number;
   closing: number;
   lingering: number;
+  /** Sockets refused over maxConnections (a 503, then a short lingering close) still open; counted in open. */
   refusing: number;
 }
 

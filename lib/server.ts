@@ -11,7 +11,7 @@ import { IncomingRequest, type RequestHost } from './connection/incoming-request
 import { CLOSE_REASONS, LifecycleStats, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
-import { CHANNELS, ConnectionRegistry } from './connection-registry.js';
+import { CHANNELS, ConnectionRegistry, type ConnectionCounts } from './connection-registry.js';
 
 export { CHANNELS } from './connection-registry.js';
 
@@ -36,14 +36,7 @@ export interface CloseResult {
 }
 
 export interface ServerStats {
-  connections: {
-    open: number;
-    idle: number;
-    active: number;
-    closing: number;
-    lingering: number;
-    /** Sockets refused over maxConnections (a 503, then a short lingering close) still open; counted in open. */
-    refusing: number;
+  connections: ConnectionCounts & {
     /** Sockets handed to another protocol (WebSocket) that are still open. */
     upgraded: number;
     accepted: number;
