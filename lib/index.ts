@@ -4,6 +4,7 @@ export { createServer, App, type AppOptions } from './app/app.js';
 export { WebSocketHub, type WebSocketHandler, type WebSocketRouteOptions, type WebSocketHubOptions, type VerifyResult } from './ws/websocket-hub.js';
 export type {
   Handler, RouteOptions, OnRequestHook, OnResponseHook, OnErrorHook, ErrorHandler, FetchHandler, FetchContext,
+  ErrorLog, ErrorLogEntry, ErrorPhase,
 } from './app/dispatch.js';
 export { Request, DEFAULT_BODY_LIMIT, type RouteParams } from './app/request.js';
 export { Response, type Body } from './app/response.js';

@@ -9,8 +9,8 @@ import type { OutgoingResponse, ResponseHost } from '../connection/outgoing-resp
 import type { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
 import {
-  dispatch, reportHandlerTimeout, runResponseHooks,
-  type ErrorHandler, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
+  dispatch, errorLogOf, reportHandlerTimeout, runResponseHooks,
+  type ErrorHandler, type ErrorLog, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
 } from './dispatch.js';
 import { DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
 import { Response } from './response.js';
@@ -21,6 +21,11 @@ export interface AppOptions extends ServerOptions {
   webSocket?: WebSocketHubOptions;
   /** Request body limit in bytes for every route without its own (413 beyond it). Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Where errors are logged, once each with the request line: true (default) writes to stderr,
+   * a function receives each entry (a logger), false logs nothing. 4xx answers are not logged.
+   */
+  logErrors?: boolean | ErrorLog;
 }
 
 export class App extends Server {
@@ -37,6 +42,7 @@ export class App extends Server {
       onError: [],
       errorHandler: null,
       bodyLimit: checkBodyLimit(options?.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
+      log: errorLogOf(options?.logErrors, 'logErrors'),
     };
     super(options, (req, res) => dispatch(router, hooks, req as Request, res as Response));
     this.router = router;

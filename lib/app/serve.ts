@@ -7,7 +7,7 @@ import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
 import type { ResponseHost } from '../connection/outgoing-response.js';
 import { UsageError } from '../http1/protocol-error.js';
-import { dispatchFetch, type FetchHandler, type Hooks } from './dispatch.js';
+import { dispatchFetch, errorLogOf, type ErrorLog, type FetchHandler, type Hooks } from './dispatch.js';
 import { DEFAULT_BODY_LIMIT, Request } from './request.js';
 import { Response } from './response.js';
 import { checkBodyLimit } from './app.js';
@@ -16,6 +16,8 @@ export interface FetchServerOptions extends ServerOptions {
   fetch: FetchHandler | { fetch: FetchHandler };
   /** Request body limit in bytes for reads through the web Request (413 beyond it). Default 1 MiB. */
   bodyLimit?: number;
+  /** As for createServer(): true (default) logs each 5xx, timeout and late error to stderr; a function gets them; false: none. */
+  logErrors?: boolean | ErrorLog;
 }
 
 export interface ServeOptions extends FetchServerOptions {
@@ -39,8 +41,9 @@ export class FetchServer extends Server {
       onError: [],
       errorHandler: null,
       bodyLimit: checkBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
+      log: errorLogOf(options.logErrors, 'logErrors'),
     };
-    const { fetch: _fetch, bodyLimit: _limit, ...engineOptions } = options;
+    const { fetch: _fetch, bodyLimit: _limit, logErrors: _log, ...engineOptions } = options;
     super(engineOptions, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response));
     this.hooks = hooks;
   }

@@ -75,6 +75,12 @@ export class IncomingRequest {
     return this.abortController.signal;
   }
 
+  /** @internal why the signal aborted; undefined while it has not (or was never asked for) */
+  get _abortReason(): unknown {
+    const controller = this.abortController;
+    return controller !== null && controller.signal.aborted ? controller.signal.reason : undefined;
+  }
+
   /** @internal */
   _abort(reason: Error): void {
     if (this.abortController !== null && !this.abortController.signal.aborted) this.abortController.abort(reason);

@@ -29,7 +29,7 @@ export interface ServerOptions {
   bodyTimeout?: number;
   /**
    * From a request being fully received to its handler starting the response, in ms; then the
-   * engine answers 503 with Connection: close and aborts the request's signal. 0 = off.
+   * engine answers 503 with Connection: close and aborts the request's signal. Default 30 s; 0 = off.
    */
   handlerTimeout?: number;
   /** Output that makes no progress for this long means the peer stopped reading, in ms. */
@@ -101,11 +101,12 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   // node:http's default for receiving a whole request.
   requestTimeout: 300_000,
   bodyTimeout: 30_000,
-  // Off: the engine cannot know how long a legitimate handler takes (long polls, reports), and
-  // node:http dropped its 120 s default in v13 for cutting such requests. A client that gives up
-  // closes its connection, which aborts the handler's signal anyway. Behind a proxy, set it below
-  // the proxy's read timeout (nginx proxy_read_timeout 60 s) so clients get this 503, not a 504.
-  handlerTimeout: 0,
+  // A handler that has not started its answer in 30 s is lost, not slow: proxies give up at about
+  // this point (Heroku's router at 30 s, AWS API Gateway at 29 s) or soon after (nginx
+  // proxy_read_timeout and ALB at 60 s, below which the client gets this 503 rather than a 504).
+  // It only bounds the start of a response: a long poll or an export that flushes its head first,
+  // or a route with its own timeout (0 = none), is not cut.
+  handlerTimeout: 30_000,
   // nginx send_timeout.
   sendTimeout: 60_000,
   // nginx keepalive_requests.
