@@ -2,7 +2,7 @@
 // helpers users call; route paths type the params their handlers see.
 
 import { Server } from '../server.js';
-import type { ServerOptions } from '../connection/options.js';
+import { checkOptionKeys, checkOptionObject, integerOption, type ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
 import type { OutgoingResponse, ResponseHost } from '../connection/outgoing-response.js';
@@ -15,7 +15,7 @@ import {
 import { DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
 import { Response } from './response.js';
 import { Router } from './router.js';
-import { WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
+import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
 export interface AppOptions extends ServerOptions {
   webSocket?: WebSocketHubOptions;
@@ -44,10 +44,11 @@ export class App extends Server {
       bodyLimit: checkBodyLimit(options?.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
       log: errorLogOf(options?.logErrors, 'logErrors'),
     };
-    super(options, (req, res) => dispatch(router, hooks, req as Request, res as Response));
+    super(options, (req, res) => dispatch(router, hooks, req as Request, res as Response), APP_OPTION_KEYS);
     this.router = router;
     this.hooks = hooks;
-    this.hubOptions = options?.webSocket ?? {};
+    // Checked now, not at the first ws() route: a typo must fail where the options are written.
+    this.hubOptions = checkHubOptions(options?.webSocket);
   }
 
   /** The app's WebSockets: rooms, broadcast, the open sockets. Created with the first ws() route. */
@@ -121,14 +122,12 @@ export class App extends Server {
     if (typeof handler !== 'function') {
       throw new UsageError('ERR_INVALID_HANDLER', `handler for ${method} ${String(path)} is not a function`);
     }
-    if (options !== undefined && (options === null || typeof options !== 'object')) {
-      throw new UsageError('ERR_INVALID_OPTION', `route options for ${method} ${String(path)} must be an object`);
+    if (options !== undefined) {
+      checkOptionObject(options, `route options for ${method} ${String(path)}`);
+      checkOptionKeys(options, ROUTE_OPTION_KEYS);
     }
     const bodyLimit = options?.bodyLimit === undefined ? this.hooks.bodyLimit : checkBodyLimit(options.bodyLimit, 'route bodyLimit');
-    const timeout = options?.timeout ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
-      throw new UsageError('ERR_INVALID_OPTION', `route timeout must be a finite number >= 0, got ${String(timeout)}`);
-    }
+    const timeout = options?.timeout === undefined ? null : integerOption(options.timeout, 0, 'route timeout', 0);
     this.router.add(method, path, { pattern: path, handler, bodyLimit, timeout });
     return this;
   }
@@ -180,9 +179,12 @@ export function createServer(options?: AppOptions): App {
   return new App(options);
 }
 
+const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors'];
+const ROUTE_OPTION_KEYS: readonly string[] = ['bodyLimit', 'timeout'];
+
 export function checkBodyLimit(value: unknown, name: string): number {
   if (typeof value !== 'number' || !(value >= 0) || !(Number.isInteger(value) || value === Infinity)) {
-    throw new UsageError('ERR_INVALID_OPTION', `${name} must be an integer >= 0 or Infinity, got ${String(value)}`);
+    throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be an integer >= 0 or Infinity, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
   }
   return value;
 }

@@ -67,10 +67,11 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
     return (this.localsCache ??= Object.create(null) as Record<string, unknown>);
   }
 
-  override async read(): Promise<Buffer | null> {
+  /** @internal every chunk, through read() or buffer(), counts against the limit */
+  override async _nextChunk(): Promise<Buffer | null> {
     const limit = this.bodyLimit;
     if (this.bodyDelivered === 0 && this.head.contentLength > limit) throw tooLarge(limit);
-    const chunk = await super.read();
+    const chunk = await super._nextChunk();
     if (chunk !== null) {
       this.bodyDelivered += chunk.length;
       if (this.bodyDelivered > limit) throw tooLarge(limit);

@@ -2,7 +2,7 @@
 // engine, with the same connection lifecycle, hooks and error answers as createServer() apps.
 
 import { Server } from '../server.js';
-import type { ServerOptions } from '../connection/options.js';
+import { checkOptionKeys, SERVER_OPTION_KEYS, type ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
 import type { ResponseHost } from '../connection/outgoing-response.js';
@@ -43,8 +43,7 @@ export class FetchServer extends Server {
       bodyLimit: checkBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
       log: errorLogOf(options.logErrors, 'logErrors'),
     };
-    const { fetch: _fetch, bodyLimit: _limit, logErrors: _log, ...engineOptions } = options;
-    super(engineOptions, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response));
+    super(options, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response), FETCH_OPTION_KEYS);
     this.hooks = hooks;
   }
 
@@ -65,11 +64,15 @@ export function createFetchServer(options: FetchServerOptions): FetchServer {
 /** Starts a fetch-handler server; resolves once it listens (the address is server.address()). */
 export async function serve(options: ServeOptions): Promise<FetchServer> {
   if (options === null || typeof options !== 'object') throw new UsageError('ERR_INVALID_OPTION', 'serve() needs an options object with fetch');
+  checkOptionKeys(options, [...SERVER_OPTION_KEYS, ...FETCH_OPTION_KEYS, ...SERVE_OPTION_KEYS]);
   const { port, host, hostname, backlog, ...rest } = options;
   const server = new FetchServer(rest);
   await server.listen({ port: port ?? 3000, host: host ?? hostname ?? '127.0.0.1', backlog: backlog ?? 511 });
   return server;
 }
+
+const FETCH_OPTION_KEYS: readonly string[] = ['fetch', 'bodyLimit', 'logErrors'];
+const SERVE_OPTION_KEYS: readonly string[] = ['port', 'host', 'hostname', 'backlog'];
 
 function fetchHandlerOf(options: FetchServerOptions): FetchHandler {
   if (options === null || typeof options !== 'object') throw new UsageError('ERR_INVALID_OPTION', 'options must be an object with fetch');
