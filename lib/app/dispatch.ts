@@ -17,7 +17,19 @@ export type OnRequestHook = (req: Request, res: Response) => Body | void | Promi
 export type OnResponseHook = (req: Request, res: Response) => void;
 /** Sees every error of a handler, a hook or a body stream, before the error handler answers. */
 export type OnErrorHook = (error: unknown, req: Request, res: Response) => void;
-/** Answers a failed request; before it runs the response is reset to the error's status (500 or its statusCode) and no headers. */
+/**
+ * Runs once per response just before its head is written, for every answer (handlers, hooks, the
+ * error handler, 404s): set headers, or replace a whole body by returning it. `body` is the whole
+ * body about to be sent (a returned object already as its JSON text), or undefined for a streamed
+ * response, whose head alone is about to go out (its return value is then ignored). Synchronous.
+ */
+export type OnSendHook = (req: Request, res: Response, body: SendBody | undefined) => SendBody | void;
+/** A whole body as onSend hooks see and replace it. */
+export type SendBody = string | Buffer | Uint8Array | null;
+/**
+ * Answers a failed request; before it runs the response is reset to the error's status (500 or its
+ * statusCode) with the headers the onRequest hooks had set (the handler's are dropped).
+ */
 export type ErrorHandler = (error: unknown, req: Request, res: Response) => Body | void | Promise<Body | void>;
 
 export interface RouteOptions {
@@ -36,6 +48,8 @@ export interface Route {
   readonly bodyLimit: number;
   /** null: the server's handlerTimeout applies. */
   readonly timeout: number | null;
+  /** The app's hooks, or for a route of a group, its group's (the app's and every enclosing group's, in order). */
+  readonly hooks: Hooks;
 }
 
 /**
@@ -62,6 +76,7 @@ export type ErrorLog = (entry: ErrorLogEntry) => void;
 
 export interface Hooks {
   readonly onRequest: OnRequestHook[];
+  readonly onSend: OnSendHook[];
   readonly onResponse: OnResponseHook[];
   readonly onError: OnErrorHook[];
   errorHandler: ErrorHandler | null;
@@ -70,20 +85,24 @@ export interface Hooks {
   log: ErrorLog | null;
 }
 
-export function dispatch(router: Router<Route>, hooks: Hooks, req: Request, res: Response): void {
+export function dispatch(router: Router<Route>, appHooks: Hooks, req: Request, res: Response): void {
   const method = req.method;
   const path = req.path;
   let match = router.find(method, path);
   if (match === null && method === 'HEAD') match = router.find('GET', path);
   let route: Route | null = null;
+  let hooks = appHooks;
   if (match !== null) {
     route = match.handler;
+    hooks = route.hooks;
     req.params = match.params;
     req.route = route.pattern;
     req.bodyLimit = route.bodyLimit;
   } else {
     req.bodyLimit = hooks.bodyLimit;
   }
+  if (hooks !== appHooks) res._hooks = hooks;
+  if (hooks.onSend.length > 0) res._sendHooks = hooks;
   if (hooks.onRequest.length === 0) runRoute(router, hooks, route, req, res);
   else runHooks(router, hooks, route, req, res, 0);
 }
@@ -95,18 +114,31 @@ function runHooks(router: Router<Route>, hooks: Hooks, route: Route | null, req:
     try {
       result = list[i]!(req, res);
     } catch (err) {
+      keepHookHeaders(res);
       fail(hooks, req, res, err);
       return;
     }
     if (isThenable(result)) {
       result.then((value) => {
         if (!answeredByHook(hooks, req, res, value as Body | void)) runHooks(router, hooks, route, req, res, i + 1);
-      }, (err: unknown) => fail(hooks, req, res, err));
+      }, (err: unknown) => {
+        keepHookHeaders(res);
+        fail(hooks, req, res, err);
+      });
       return;
     }
     if (answeredByHook(hooks, req, res, result as Body | void)) return;
   }
+  keepHookHeaders(res);
   runRoute(router, hooks, route, req, res);
+}
+
+/**
+ * Remembers the headers the onRequest hooks set (CORS, a request id, security headers): an error
+ * answer starts from them, while headers the handler set before failing are dropped.
+ */
+function keepHookHeaders(res: Response): void {
+  if (res.headerList.length > 0) res._hookHeaders = res.headerList.slice();
 }
 
 function answeredByHook(hooks: Hooks, req: Request, res: Response, value: Body | void): boolean {
@@ -292,6 +324,37 @@ export function errorLogOf(option: unknown, name: string): ErrorLog | null {
   throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be a boolean or a function, got ${typeof option}`);
 }
 
+/** What runSendHooks returns when a hook failed: the response was answered 500 in its place. */
+export const SEND_FAILED: unique symbol = Symbol('onSend failed');
+
+/**
+ * Runs the onSend hooks of a response about to send its head; the body they leave, or SEND_FAILED
+ * once a failing hook has been reported and a plain 500 sent instead (without running them again).
+ */
+export function runSendHooks(hooks: Hooks, req: Request, res: Response, body: SendBody | undefined): SendBody | undefined | typeof SEND_FAILED {
+  const list = hooks.onSend;
+  for (let i = 0; i < list.length; i++) {
+    let result: unknown;
+    try {
+      result = list[i]!(req, res, body);
+      if (isThenable(result)) throw new UsageError('ERR_INVALID_HOOK', 'onSend hooks are synchronous: the head is being written');
+      if (result !== undefined && body !== undefined) {
+        if (result !== null && typeof result !== 'string' && !(result instanceof Uint8Array)) {
+          throw new UsageError('ERR_INVALID_HOOK', `an onSend hook returned ${typeof result}: a replacement body is a string, Buffer, Uint8Array or null`);
+        }
+        body = result;
+      }
+    } catch (err) {
+      reportError(hooks, req, res, err, 'hook');
+      if (res.headersSent || res._preempted) return SEND_FAILED;
+      resetResponse(res);
+      defaultErrorResponse(res, null);
+      return SEND_FAILED;
+    }
+  }
+  return body;
+}
+
 /** Runs the onResponse hooks; called by the app when the engine reports a response complete. */
 export function runResponseHooks(hooks: Hooks, req: Request, res: Response): void {
   for (const hook of hooks.onResponse) {
@@ -328,7 +391,9 @@ export function dispatchFetch(handler: FetchHandler, hooks: Hooks, req: Request,
 }
 
 function resetResponse(res: Response): void {
+  const kept = res._hookHeaders;
   res.headerList.length = 0;
+  if (kept !== null) res.headerList.push(...kept);
   res.removeHeader('Content-Length');
   res.statusMessage = undefined;
 }

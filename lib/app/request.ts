@@ -3,6 +3,7 @@
 
 import { IncomingRequest } from '../connection/incoming-request.js';
 import { HttpError } from '../connection/http-error.js';
+import { UsageError } from '../http1/protocol-error.js';
 
 /** Route parameters a path declares: '/users/:id/*' gives { id: string; '*': string }. */
 export type RouteParams<Path extends string> = string extends Path
@@ -19,6 +20,13 @@ type SegmentParam<Segment extends string> = Segment extends `:${infer Name}`
 
 /** Default request body limit: 1 MiB, enough for JSON APIs; raise it per route for uploads. */
 export const DEFAULT_BODY_LIMIT = 1_048_576;
+
+export function checkBodyLimit(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || !(Number.isInteger(value) || value === Infinity)) {
+    throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be an integer >= 0 or Infinity, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
+  return value;
+}
 
 export class Request<Params = Record<string, string>> extends IncomingRequest {
   params: Params = EMPTY_PARAMS as Params;

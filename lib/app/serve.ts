@@ -8,9 +8,8 @@ import type { RequestHost } from '../connection/incoming-request.js';
 import type { ResponseHost } from '../connection/outgoing-response.js';
 import { UsageError } from '../http1/protocol-error.js';
 import { dispatchFetch, errorLogOf, type ErrorLog, type FetchHandler, type Hooks } from './dispatch.js';
-import { DEFAULT_BODY_LIMIT, Request } from './request.js';
+import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request } from './request.js';
 import { Response } from './response.js';
-import { checkBodyLimit } from './app.js';
 
 export interface FetchServerOptions extends ServerOptions {
   fetch: FetchHandler | { fetch: FetchHandler };
@@ -37,6 +36,7 @@ export class FetchServer extends Server {
     const handler = fetchHandlerOf(options);
     const hooks: Hooks = {
       onRequest: [],
+      onSend: [],
       onResponse: [],
       onError: [],
       errorHandler: null,
