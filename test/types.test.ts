@@ -48,6 +48,8 @@ t.test('correct handlers compile; wrong signatures and unknown params do not', a
   const results = diagnose({
     good: header + `
       app.get('/', () => 'hello');
+      app.get('/count', () => 42);
+      app.get('/flag', async () => true);
       app.get('/users/:id', (req) => ({ id: req.params.id.toUpperCase() }));
       app.get('/orgs/:org/repos/:repo', (req) => req.params.org + req.params.repo);
       app.get('/files/*', (req) => req.params['*']);
@@ -72,7 +74,7 @@ t.test('correct handlers compile; wrong signatures and unknown params do not', a
     unknownParam: header + "app.get('/users/:id', (req) => req.params.nope);\n",
     paramOnStatic: header + "app.get('/about', (req) => req.params.id);\n",
     wrongRequestType: header + "app.get('/', (req: number) => String(req));\n",
-    wrongReturn: header + "app.get('/', () => 42);\n",
+    wrongReturn: header + "app.get('/', () => 10n);\n",
     wrongOption: header + "app.get('/', { bodyLimit: '1mb' }, () => 'x');\n",
     wrongHook: header + "app.onRequest((req: string) => req);\n",
     wrongFetch: header + "void serve({ fetch: (request: Request) => 'not a response', port: 0 });\n",

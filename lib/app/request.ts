@@ -18,6 +18,14 @@ type SegmentParam<Segment extends string> = Segment extends `:${infer Name}`
     ? { '*': string }
     : {};
 
+/**
+ * What `req.locals` holds. Declare your own keys once and every hook and handler sees them typed:
+ * `declare module 'linger-http' { interface Locals { user?: User } }`.
+ */
+export interface Locals {
+  [key: string]: unknown;
+}
+
 /** Default request body limit: 1 MiB, enough for JSON APIs; raise it per route for uploads. */
 export const DEFAULT_BODY_LIMIT = 1_048_576;
 
@@ -36,7 +44,7 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   bodyLimit = DEFAULT_BODY_LIMIT;
   private pathCache: string | null = null;
   private queryCache: URLSearchParams | null = null;
-  private localsCache: Record<string, unknown> | null = null;
+  private localsCache: Locals | null = null;
   private bodyDelivered = 0;
 
   /** The target's path, without the query; for absolute-form targets, the path part of the URL. */
@@ -71,8 +79,8 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   }
 
   /** Per-request state for hooks and handlers (a user id set by an auth hook, a start time). */
-  get locals(): Record<string, unknown> {
-    return (this.localsCache ??= Object.create(null) as Record<string, unknown>);
+  get locals(): Locals {
+    return (this.localsCache ??= Object.create(null) as Locals);
   }
 
   /** @internal every chunk, through read() or buffer(), counts against the limit */

@@ -8,7 +8,8 @@ import { sendFile, type FileOptions } from './file-response.js';
 import type { Request } from './request.js';
 import { runSendHooks, SEND_FAILED, type Hooks } from './dispatch.js';
 
-export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | null | undefined;
+/** What a handler may return or send: numbers and booleans are JSON like objects (`42` sends `42`). */
+export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | number | boolean | null | undefined;
 
 export class Response extends OutgoingResponse {
   // Defaults on the prototype (below the class), not per instance: a response whose route has no

@@ -18,6 +18,7 @@ export interface GroupOptions {
 
 /** What a group needs from its app: implemented by App. */
 export interface RouteRegistrar {
+  /** @internal */
   readonly hooks: Hooks;
   /** @internal */
   addRoute(method: string, path: string, options: RouteOptions | undefined, handler: Handler<any>, scope: RouteGroup<any> | null): void;

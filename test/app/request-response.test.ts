@@ -289,6 +289,21 @@ t.test('response members: status, set, type, json, redirects, Uint8Array, async 
   t.equal(res.body.toString(), 'abcdef');
 });
 
+t.test('numbers and booleans returned by a handler are JSON', async (t) => {
+  const { port } = await startApp(t, {}, (app) => {
+    app.get('/count', () => 42);
+    app.get('/flag', async () => false);
+  });
+  const client = await RawClient.connect(port);
+  client.write(get('/count'));
+  let res = await client.response();
+  t.equal(res.body.toString(), '42');
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+  client.write(get('/flag'));
+  res = await client.response();
+  t.equal(res.body.toString(), 'false');
+});
+
 t.test('flushHeaders sends the head before the body exists; trailers end a chunked body', async (t) => {
   let release: () => void = () => {};
   const { port } = await startApp(t, {}, (app) => {
