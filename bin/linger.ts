@@ -11,8 +11,8 @@ const USAGE = `Usage: linger serve <module> [options]
 
   <module>                   a module whose default export is an app from createServer(), not listening
   -w, --workers <n>          worker processes (default: number of CPUs)
-  -p, --port <n>             port the workers share (default 3000; 0 picks a free one)
-      --host <address>       address to listen on (default 127.0.0.1)
+  -p, --port <n>             port the workers share (default $PORT, else 3000; 0 picks a free one)
+      --host <address>       address to listen on (default $HOST, else 127.0.0.1)
       --shutdown-timeout <ms> deadline of each worker's graceful close (default 30000)
   -h, --help                 this text
 
@@ -26,12 +26,19 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
+/** `name` is how the user gave it: `--port` or the `PORT` variable. */
 function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) usageError(`--${name} must be a whole number, got "${value}"`);
+  if (!/^\d+$/.test(value)) usageError(`${name} must be a whole number, got "${value}"`);
   const n = Number(value);
-  if (n < min || n > max) usageError(`--${name} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max) usageError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** An environment variable, unset when empty (`PORT= linger serve` means "not given"). */
+function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function parse(argv: string[]) {
@@ -65,13 +72,17 @@ function parse(argv: string[]) {
   const modulePath = path.resolve(module);
   if (!existsSync(modulePath)) usageError(`module ${modulePath} does not exist`);
   if (values.host !== undefined && values.host.trim() === '') usageError('--host must not be empty');
+  // Flags win over PORT and HOST, which win over the defaults: the variables platforms (Heroku,
+  // Cloud Run, containers) set, and the ones the examples read.
+  const port = values.port !== undefined ? integer(values.port, '--port', 0, 65535) : integer(env('PORT'), 'PORT', 0, 65535);
+  const host = values.host ?? env('HOST')?.trim();
   return {
     module: modulePath,
     // Unset options take runCluster()'s defaults (CPU count, 3000, 127.0.0.1, 30 s).
-    workers: integer(values.workers, 'workers', 1, 1024),
-    port: integer(values.port, 'port', 0, 65535),
-    host: values.host,
-    shutdownTimeout: integer(values['shutdown-timeout'], 'shutdown-timeout', 0, 86_400_000),
+    workers: integer(values.workers, '--workers', 1, 1024),
+    port,
+    host: host === '' ? undefined : host,
+    shutdownTimeout: integer(values['shutdown-timeout'], '--shutdown-timeout', 0, 86_400_000),
   };
 }
 

@@ -26,10 +26,11 @@ export function validateNote(input: unknown): string[] {
 }
 
 export function buildRestApp(options?: AppOptions & { log?: (line: string) => void }) {
-  const app = createServer({ bodyLimit: 64 * 1024, ...options });
+  // log is this example's own option, not the server's: createServer() refuses keys it does not know.
+  const { log, ...serverOptions } = options ?? {};
+  const app = createServer({ bodyLimit: 64 * 1024, ...serverOptions });
   const notes = new Map<number, Note>();
   let nextId = 1;
-  const log = options?.log;
 
   if (log !== undefined) {
     app.onRequest((req) => {

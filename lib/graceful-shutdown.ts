@@ -3,6 +3,7 @@
 
 import { constants as osConstants } from 'node:os';
 import { UsageError } from './http1/protocol-error.js';
+import { checkOptionKeys, integerOption, MAX_TIMER_MS } from './connection/options.js';
 import type { CloseResult, Server } from './server.js';
 
 /** Exit codes: what a process manager or CI reads after a stop. */
@@ -58,6 +59,7 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
     throw invalid('gracefulShutdown() needs a linger server (an object with close() and forceClose())');
   }
   if (options === null || typeof options !== 'object') throw invalid('gracefulShutdown() options must be an object');
+  checkOptionKeys(options, ['signals', 'timeout', 'exit', 'onShutdown']);
   const { signals = ['SIGTERM', 'SIGINT'], timeout, exit = true, onShutdown } = options;
   if (!Array.isArray(signals) || signals.length === 0) throw invalid('signals must be a non-empty array of signal names');
   for (const signal of signals) {
@@ -65,9 +67,7 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
       throw invalid(`signals: ${String(signal)} is not a signal a process can listen for`);
     }
   }
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
-    throw invalid(`timeout must be a finite number >= 0, got ${String(timeout)}`);
-  }
+  if (timeout !== undefined) integerOption(timeout, 0, 'timeout', 0, MAX_TIMER_MS);
   if (typeof exit !== 'boolean') throw invalid(`exit must be a boolean, got ${String(exit)}`);
   if (onShutdown !== undefined && typeof onShutdown !== 'function') throw invalid('onShutdown must be a function');
 

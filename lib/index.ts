@@ -4,8 +4,10 @@ export { createServer, App, type AppOptions } from './app/app.js';
 export { WebSocketHub, type WebSocketHandler, type WebSocketRouteOptions, type WebSocketHubOptions, type VerifyResult } from './ws/websocket-hub.js';
 export type {
   Handler, RouteOptions, OnRequestHook, OnResponseHook, OnErrorHook, ErrorHandler, FetchHandler, FetchContext,
+  ErrorLog, ErrorLogEntry, ErrorPhase, OnSendHook, SendBody,
 } from './app/dispatch.js';
-export { Request, DEFAULT_BODY_LIMIT, type RouteParams } from './app/request.js';
+export { RouteGroup, type GroupOptions } from './app/route-group.js';
+export { Request, DEFAULT_BODY_LIMIT, type RouteParams, type Locals } from './app/request.js';
 export { Response, type Body } from './app/response.js';
 export { serve, createFetchServer, FetchServer, type ServeOptions, type FetchServerOptions } from './app/serve.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';

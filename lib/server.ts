@@ -9,7 +9,9 @@ import { HttpError } from './connection/http-error.js';
 import type { DeadlineSweeper } from './connection/deadline-sweeper.js';
 import { IncomingRequest, type RequestHost } from './connection/incoming-request.js';
 import { CLOSE_REASONS, LifecycleStats, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
-import { resolveOptions, type ResolvedOptions, type ServerOptions } from './connection/options.js';
+import {
+  checkOptionKeys, checkOptionObject, integerOption, MAX_TIMER_MS, resolveOptions, type ResolvedOptions, type ServerOptions,
+} from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
 import { CHANNELS, ConnectionRegistry, type ConnectionCounts } from './connection-registry.js';
 
@@ -86,8 +88,9 @@ export class Server {
   private readonly participants: ShutdownParticipant[] = [];
   private shutdownController: AbortController | null = null;
 
-  constructor(options: ServerOptions | undefined, dispatch: Dispatch) {
-    this.config = Object.freeze(resolveOptions(options));
+  /** `extraOptionKeys`: options a subclass takes besides the engine's, so they are not refused as unknown. */
+  constructor(options: ServerOptions | undefined, dispatch: Dispatch, extraOptionKeys: readonly string[] = []) {
+    this.config = Object.freeze(resolveOptions(options, extraOptionKeys));
     this.dispatcher = dispatch;
     this.registry = new ConnectionRegistry(this.config, this.counters, this);
   }
@@ -104,11 +107,17 @@ export class Server {
 
   /** Resolves with the bound address once listening. */
   listen(options: ListenOptions | number = {}, host?: string): Promise<AddressInfo> {
-    const opts: ListenOptions = typeof options === 'number' ? { port: options, host } : options;
+    // Checked first: a closed server was listening once, but "closed" is what the caller must hear.
+    if (this.shuttingDown) return Promise.reject(new UsageError('ERR_SERVER_CLOSED', 'the server was closed; create a new one to listen again'));
     if (this.netServer !== null) {
       return Promise.reject(new UsageError('ERR_SERVER_ALREADY_LISTENING', 'listen() was already called on this server'));
     }
-    if (this.shuttingDown) return Promise.reject(new UsageError('ERR_SERVER_CLOSED', 'the server was closed'));
+    let opts: Required<ListenOptions>;
+    try {
+      opts = listenOptionsOf(options, host);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
     this.netServer = server;
     server.on('connection', (socket) => this.accept(socket));
@@ -118,7 +127,7 @@ export class Server {
         reject(err);
       };
       server.once('error', onError);
-      server.listen({ port: opts.port ?? 3000, host: opts.host ?? '127.0.0.1', backlog: opts.backlog ?? 511 }, () => {
+      server.listen(opts, () => {
         server.off('error', onError);
         resolve(server.address() as AddressInfo);
       });
@@ -210,9 +219,13 @@ export class Server {
    */
   close(options: CloseOptions = {}): Promise<CloseResult> {
     if (this.closing !== null) return this.closing;
-    const timeout = options.timeout ?? this.config.shutdownTimeout;
-    if (typeof timeout !== 'number' || !(timeout >= 0)) {
-      return Promise.reject(new UsageError('ERR_INVALID_OPTION', `close timeout must be a number >= 0, got ${String(timeout)}`));
+    let timeout: number;
+    try {
+      checkOptionObject(options, 'close() options');
+      checkOptionKeys(options, CLOSE_OPTION_KEYS);
+      timeout = integerOption(options.timeout, this.config.shutdownTimeout, 'timeout', 0, MAX_TIMER_MS);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const registry = this.registry;
     publishShutdown('start', registry.size);
@@ -294,6 +307,18 @@ export class Server {
       shuttingDown: this.shuttingDown,
     };
   }
+}
+
+const LISTEN_OPTION_KEYS: readonly string[] = ['port', 'host', 'backlog'];
+const CLOSE_OPTION_KEYS: readonly string[] = ['timeout'];
+
+function listenOptionsOf(options: ListenOptions | number, host: string | undefined): Required<ListenOptions> {
+  const opts: ListenOptions = typeof options === 'number' ? { port: options, host } : options;
+  checkOptionObject(opts, 'listen() options');
+  checkOptionKeys(opts, LISTEN_OPTION_KEYS);
+  const h = opts.host ?? '127.0.0.1';
+  if (typeof h !== 'string' || h === '') throw new UsageError('ERR_INVALID_OPTION', `option host must be a non-empty string, got ${String(h)}`);
+  return { port: integerOption(opts.port, 3000, 'port', 0, 65535), host: h, backlog: integerOption(opts.backlog, 511, 'backlog', 0) };
 }
 
 function publishShutdown(phase: 'start' | 'deadline' | 'done', connections: number): void {

@@ -48,6 +48,8 @@ t.test('correct handlers compile; wrong signatures and unknown params do not', a
   const results = diagnose({
     good: header + `
       app.get('/', () => 'hello');
+      app.get('/count', () => 42);
+      app.get('/flag', async () => true);
       app.get('/users/:id', (req) => ({ id: req.params.id.toUpperCase() }));
       app.get('/orgs/:org/repos/:repo', (req) => req.params.org + req.params.repo);
       app.get('/files/*', (req) => req.params['*']);
@@ -59,20 +61,32 @@ t.test('correct handlers compile; wrong signatures and unknown params do not', a
       app.setErrorHandler((err, _req, res) => ({ error: String(err), status: res.statusCode }));
       const h: Handler = (req) => req.query.get('q');
       app.get('/generic', h);
+      app.group('/orgs/:org', { bodyLimit: 10 }, (org) => {
+        org.onRequest((req) => { req.locals.user = 'x'; });
+        org.onSend((_req, res, body) => { res.setHeader('X-A', '1'); return typeof body === 'string' ? body.trim() : undefined; });
+        org.get('/repos/:repo', (req) => req.params.org + req.params.repo);
+        org.group('/teams/:team', (team) => team.get('/', (req) => [req.params.org, req.params.team]));
+        org.ws('/live/:channel', (socket, req) => socket.send(req.params.org + req.params.channel));
+      });
+      app.ws('/chat/:room', (socket, req) => socket.send(req.params.room));
       void serve({ fetch: (request) => new Response(request.url), port: 0 });
     `,
     unknownParam: header + "app.get('/users/:id', (req) => req.params.nope);\n",
     paramOnStatic: header + "app.get('/about', (req) => req.params.id);\n",
     wrongRequestType: header + "app.get('/', (req: number) => String(req));\n",
-    wrongReturn: header + "app.get('/', () => 42);\n",
+    wrongReturn: header + "app.get('/', () => 10n);\n",
     wrongOption: header + "app.get('/', { bodyLimit: '1mb' }, () => 'x');\n",
     wrongHook: header + "app.onRequest((req: string) => req);\n",
     wrongFetch: header + "void serve({ fetch: (request: Request) => 'not a response', port: 0 });\n",
+    groupUnknownParam: header + "app.group('/orgs/:org', (org) => org.get('/repos/:repo', (req) => req.params.nope));\n",
+    wsUnknownParam: header + "app.ws('/chat/:room', (socket, req) => socket.send(req.params.nope));\n",
+    asyncOnSend: header + "app.onSend(async () => 'x');\n",
   });
   t.same(results.get('good'), [], 'the correct snippet compiles without diagnostics');
-  for (const name of ['unknownParam', 'paramOnStatic', 'wrongRequestType', 'wrongReturn', 'wrongOption', 'wrongHook', 'wrongFetch']) {
+  for (const name of ['unknownParam', 'paramOnStatic', 'wrongRequestType', 'wrongReturn', 'wrongOption', 'wrongHook', 'wrongFetch', 'groupUnknownParam', 'wsUnknownParam', 'asyncOnSend']) {
     const diags = results.get(name)!;
     t.ok(diags.length > 0, `${name} fails to compile: ${diags[0]?.split('\n')[0] ?? 'no diagnostic'}`);
   }
   t.match(results.get('unknownParam')![0], /nope/, 'the diagnostic names the unknown param');
+  t.match(results.get('groupUnknownParam')![0], /nope/, 'params through a group prefix are typed too');
 });

@@ -2,46 +2,58 @@
 // helpers users call; route paths type the params their handlers see.
 
 import { Server } from '../server.js';
-import type { ServerOptions } from '../connection/options.js';
+import { checkOptionKeys, checkOptionObject, integerOption, type ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
 import type { OutgoingResponse, ResponseHost } from '../connection/outgoing-response.js';
 import type { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
 import {
-  dispatch, reportHandlerTimeout, runResponseHooks,
-  type ErrorHandler, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
+  dispatch, errorLogOf, reportHandlerTimeout, runResponseHooks,
+  type ErrorHandler, type ErrorLog, type OnSendHook, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
 } from './dispatch.js';
-import { DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
+import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
+import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from './route-group.js';
 import { Response } from './response.js';
 import { Router } from './router.js';
-import { WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
+import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
 export interface AppOptions extends ServerOptions {
   webSocket?: WebSocketHubOptions;
   /** Request body limit in bytes for every route without its own (413 beyond it). Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Where errors are logged, once each with the request line: true (default) writes to stderr,
+   * a function receives each entry (a logger), false logs nothing. 4xx answers are not logged.
+   */
+  logErrors?: boolean | ErrorLog;
 }
 
-export class App extends Server {
+export class App extends Server implements RouteRegistrar {
   private readonly router: Router<Route>;
-  private readonly hooks: Hooks;
+  /** @internal the app-wide hooks (a group's routes run its own lists, which start with these) */
+  readonly hooks: Hooks;
   private hub: WebSocketHub | null = null;
   private readonly hubOptions: WebSocketHubOptions;
+  /** Groups in creation order: an enclosing group always comes before the groups inside it. */
+  private readonly groups: RouteGroup<any>[] = [];
 
   constructor(options?: AppOptions) {
     const router = new Router<Route>();
     const hooks: Hooks = {
       onRequest: [],
+      onSend: [],
       onResponse: [],
       onError: [],
       errorHandler: null,
       bodyLimit: checkBodyLimit(options?.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
+      log: errorLogOf(options?.logErrors, 'logErrors'),
     };
-    super(options, (req, res) => dispatch(router, hooks, req as Request, res as Response));
+    super(options, (req, res) => dispatch(router, hooks, req as Request, res as Response), APP_OPTION_KEYS);
     this.router = router;
     this.hooks = hooks;
-    this.hubOptions = options?.webSocket ?? {};
+    // Checked now, not at the first ws() route: a typo must fail where the options are written.
+    this.hubOptions = checkHubOptions(options?.webSocket);
   }
 
   /** The app's WebSockets: rooms, broadcast, the open sockets. Created with the first ws() route. */
@@ -53,10 +65,38 @@ export class App extends Server {
     return this.hub;
   }
 
-  /** A WebSocket endpoint: GET with Upgrade: websocket on `path` (params work as in get()). */
-  ws(path: string, handler: WebSocketHandler<Request>, options?: WebSocketRouteOptions): this {
+  /** A WebSocket endpoint: GET with Upgrade: websocket on `path`; the path types `req.params` as in get(). */
+  ws<Path extends string>(path: Path, handler: WebSocketHandler<Request<RouteParams<Path>>>, options?: WebSocketRouteOptions): this {
+    return this.route('GET', path, this.wsHandler(handler, options));
+  }
+
+  /** @internal */
+  wsHandler(handler: WebSocketHandler<any>, options: WebSocketRouteOptions | undefined): Handler<any> {
     const upgrade = this.websockets.route(handler, options);
-    return this.route('GET', path, (req, res) => upgrade(req, res));
+    return (req, res) => upgrade(req, res);
+  }
+
+  /**
+   * Routes under a prefix with hooks, an error handler, a body limit and a timeout that apply to
+   * them only: `app.group('/api', (api) => { api.onRequest(auth); api.get('/me', ...) })`. The
+   * callback runs at once; the prefix's params type the handlers' `req.params`.
+   */
+  group<Prefix extends string>(prefix: Prefix, register: (group: RouteGroup<RouteParams<Prefix>>) => void): this;
+  group<Prefix extends string>(prefix: Prefix, options: GroupOptions, register: (group: RouteGroup<RouteParams<Prefix>>) => void): this;
+  group(prefix: string, a: GroupOptions | ((group: RouteGroup<any>) => void), b?: (group: RouteGroup<any>) => void): this {
+    makeGroup(this, null, prefix, a, b);
+    return this;
+  }
+
+  /** @internal */
+  addGroup(group: RouteGroup<any>): void {
+    this.groups.push(group);
+    group.refresh();
+  }
+
+  /** @internal a hook was added somewhere: every group's lists are rebuilt, outermost first (registration time only) */
+  refreshGroups(): void {
+    for (const group of this.groups) group.refresh();
   }
 
   /** @internal */
@@ -72,35 +112,47 @@ export class App extends Server {
   /** @internal */
   override requestFinished(response: OutgoingResponse): void {
     super.requestFinished(response);
-    if (this.hooks.onResponse.length > 0) runResponseHooks(this.hooks, response.request as Request, response as Response);
+    const hooks = (response as Response)._hooks ?? this.hooks;
+    if (hooks.onResponse.length > 0) runResponseHooks(hooks, response.request as Request, response as Response);
   }
 
   /** @internal */
   override handlerTimedOut(response: OutgoingResponse, error: HttpError): void {
-    reportHandlerTimeout(this.hooks, response.request as Request, response as Response, error);
+    reportHandlerTimeout((response as Response)._hooks ?? this.hooks, response.request as Request, response as Response, error);
   }
 
   /** Runs after routing and before the handler, in the order added; answering ends the request there. */
   onRequest(hook: OnRequestHook): this {
     this.hooks.onRequest.push(checkFunction(hook, 'onRequest hook'));
+    this.refreshGroups();
+    return this;
+  }
+
+  /** Runs just before each response's head is written (every answer, 404s and errors included): headers, or a replacement whole body. */
+  onSend(hook: OnSendHook): this {
+    this.hooks.onSend.push(checkFunction(hook, 'onSend hook'));
+    this.refreshGroups();
     return this;
   }
 
   /** Runs once a response is complete and handed to the socket, in the order added. */
   onResponse(hook: OnResponseHook): this {
     this.hooks.onResponse.push(checkFunction(hook, 'onResponse hook'));
+    this.refreshGroups();
     return this;
   }
 
   /** Sees every error of handlers, hooks and body streams before the error handler answers. */
   onError(hook: OnErrorHook): this {
     this.hooks.onError.push(checkFunction(hook, 'onError hook'));
+    this.refreshGroups();
     return this;
   }
 
-  /** Replaces the default error answer (500, or the error's statusCode with its message). */
+  /** Replaces the default error answer (500, or the error's statusCode with its message); a group's own handler wins for its routes. */
   setErrorHandler(handler: ErrorHandler): this {
     this.hooks.errorHandler = checkFunction(handler, 'error handler');
+    this.refreshGroups();
     return this;
   }
 
@@ -109,22 +161,26 @@ export class App extends Server {
   route(method: string, path: string, optionsOrHandler: RouteOptions | Handler<any>, maybeHandler?: Handler<any>): this {
     const handler = typeof optionsOrHandler === 'function' ? optionsOrHandler : maybeHandler;
     const options = typeof optionsOrHandler === 'function' ? undefined : optionsOrHandler;
+    this.addRoute(method, path, options, handler as Handler<any>, null);
+    return this;
+  }
+
+  /** @internal a route of the app (group null) or of a group, whose hooks and defaults it takes */
+  addRoute(method: string, path: string, options: RouteOptions | undefined, handler: Handler<any>, group: RouteGroup<any> | null): void {
     if (typeof method !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) {
       throw new UsageError('ERR_INVALID_ROUTE', `route method must be an HTTP token, got ${JSON.stringify(method)}`);
     }
     if (typeof handler !== 'function') {
       throw new UsageError('ERR_INVALID_HANDLER', `handler for ${method} ${String(path)} is not a function`);
     }
-    if (options !== undefined && (options === null || typeof options !== 'object')) {
-      throw new UsageError('ERR_INVALID_OPTION', `route options for ${method} ${String(path)} must be an object`);
+    if (options !== undefined) {
+      checkOptionObject(options, `route options for ${method} ${String(path)}`);
+      checkOptionKeys(options, ROUTE_OPTION_KEYS);
     }
-    const bodyLimit = options?.bodyLimit === undefined ? this.hooks.bodyLimit : checkBodyLimit(options.bodyLimit, 'route bodyLimit');
-    const timeout = options?.timeout ?? null;
-    if (timeout !== null && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
-      throw new UsageError('ERR_INVALID_OPTION', `route timeout must be a finite number >= 0, got ${String(timeout)}`);
-    }
-    this.router.add(method, path, { pattern: path, handler, bodyLimit, timeout });
-    return this;
+    const hooks = group === null ? this.hooks : group.effective;
+    const bodyLimit = options?.bodyLimit === undefined ? hooks.bodyLimit : checkBodyLimit(options.bodyLimit, 'route bodyLimit');
+    const timeout = options?.timeout === undefined ? group?.timeout ?? null : integerOption(options.timeout, 0, 'route timeout', 0);
+    this.router.add(method, path, { pattern: path, handler, bodyLimit, timeout, hooks });
   }
 
   get<Path extends string>(path: Path, handler: Handler<RouteParams<Path>>): this;
@@ -174,12 +230,8 @@ export function createServer(options?: AppOptions): App {
   return new App(options);
 }
 
-export function checkBodyLimit(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0) || !(Number.isInteger(value) || value === Infinity)) {
-    throw new UsageError('ERR_INVALID_OPTION', `${name} must be an integer >= 0 or Infinity, got ${String(value)}`);
-  }
-  return value;
-}
+const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors'];
+const ROUTE_OPTION_KEYS: readonly string[] = ['bodyLimit', 'timeout'];
 
 function checkFunction<F>(value: F, what: string): F {
   if (typeof value !== 'function') throw new UsageError('ERR_INVALID_HANDLER', `${what} must be a function, got ${typeof value}`);

@@ -2,10 +2,12 @@
 // Return values become responses; thrown or rejected errors become the error handler's answer
 // (by default 500, or the error's statusCode), and nothing a handler does can reach the engine.
 
+import { inspect } from 'node:util';
 import type { Router } from './router.js';
 import type { Request } from './request.js';
 import type { Body, Response } from './response.js';
 import { sendWebResponse, toWebRequest } from './fetch-adapter.js';
+import { UsageError } from '../http1/protocol-error.js';
 
 export type Handler<Params = Record<string, string>> = (req: Request<Params>, res: Response) => Body | void | Promise<Body | void>;
 
@@ -15,7 +17,19 @@ export type OnRequestHook = (req: Request, res: Response) => Body | void | Promi
 export type OnResponseHook = (req: Request, res: Response) => void;
 /** Sees every error of a handler, a hook or a body stream, before the error handler answers. */
 export type OnErrorHook = (error: unknown, req: Request, res: Response) => void;
-/** Answers a failed request; before it runs the response is reset to the error's status (500 or its statusCode) and no headers. */
+/**
+ * Runs once per response just before its head is written, for every answer (handlers, hooks, the
+ * error handler, 404s): set headers, or replace a whole body by returning it. `body` is the whole
+ * body about to be sent (a returned object already as its JSON text), or undefined for a streamed
+ * response, whose head alone is about to go out (its return value is then ignored). Synchronous.
+ */
+export type OnSendHook = (req: Request, res: Response, body: SendBody | undefined) => SendBody | void;
+/** A whole body as onSend hooks see and replace it. */
+export type SendBody = string | Buffer | Uint8Array | null;
+/**
+ * Answers a failed request; before it runs the response is reset to the error's status (500 or its
+ * statusCode) with the headers the onRequest hooks had set (the handler's are dropped).
+ */
 export type ErrorHandler = (error: unknown, req: Request, res: Response) => Body | void | Promise<Body | void>;
 
 export interface RouteOptions {
@@ -34,30 +48,61 @@ export interface Route {
   readonly bodyLimit: number;
   /** null: the server's handlerTimeout applies. */
   readonly timeout: number | null;
+  /** The app's hooks, or for a route of a group, its group's (the app's and every enclosing group's, in order). */
+  readonly hooks: Hooks;
 }
+
+/**
+ * Where an error was met, for the error log: `request` became an error answer (logged when it is a
+ * 5xx); `stream` failed after the head was sent (the connection is destroyed); `after-response`
+ * was thrown once the response was complete or the engine had answered in the handler's place;
+ * `timeout` is a handler that did not start its response in time; `hook` is an onResponse or
+ * onError hook, or the error handler, that threw.
+ */
+export type ErrorPhase = 'request' | 'stream' | 'after-response' | 'timeout' | 'hook';
+
+export interface ErrorLogEntry {
+  readonly error: unknown;
+  readonly phase: ErrorPhase;
+  /** The status answered for it: the error's for `request`, 503 for `timeout`, else the response's. */
+  readonly statusCode: number;
+  readonly method: string;
+  readonly url: string;
+  readonly httpVersion: string;
+}
+
+/** Receives each error once: the app's logErrors option. */
+export type ErrorLog = (entry: ErrorLogEntry) => void;
 
 export interface Hooks {
   readonly onRequest: OnRequestHook[];
+  readonly onSend: OnSendHook[];
   readonly onResponse: OnResponseHook[];
   readonly onError: OnErrorHook[];
   errorHandler: ErrorHandler | null;
   bodyLimit: number;
+  /** null: logErrors was false. */
+  log: ErrorLog | null;
 }
 
-export function dispatch(router: Router<Route>, hooks: Hooks, req: Request, res: Response): void {
+export function dispatch(router: Router<Route>, appHooks: Hooks, req: Request, res: Response): void {
   const method = req.method;
   const path = req.path;
   let match = router.find(method, path);
   if (match === null && method === 'HEAD') match = router.find('GET', path);
   let route: Route | null = null;
+  let hooks = appHooks;
   if (match !== null) {
     route = match.handler;
+    hooks = route.hooks;
     req.params = match.params;
     req.route = route.pattern;
     req.bodyLimit = route.bodyLimit;
   } else {
     req.bodyLimit = hooks.bodyLimit;
   }
+  if (hooks !== appHooks) res._hooks = hooks;
+  if (hooks.onSend.length > 0) res._sendHooks = hooks;
   if (hooks.onRequest.length === 0) runRoute(router, hooks, route, req, res);
   else runHooks(router, hooks, route, req, res, 0);
 }
@@ -69,18 +114,31 @@ function runHooks(router: Router<Route>, hooks: Hooks, route: Route | null, req:
     try {
       result = list[i]!(req, res);
     } catch (err) {
+      keepHookHeaders(res);
       fail(hooks, req, res, err);
       return;
     }
     if (isThenable(result)) {
       result.then((value) => {
         if (!answeredByHook(hooks, req, res, value as Body | void)) runHooks(router, hooks, route, req, res, i + 1);
-      }, (err: unknown) => fail(hooks, req, res, err));
+      }, (err: unknown) => {
+        keepHookHeaders(res);
+        fail(hooks, req, res, err);
+      });
       return;
     }
     if (answeredByHook(hooks, req, res, result as Body | void)) return;
   }
+  keepHookHeaders(res);
   runRoute(router, hooks, route, req, res);
+}
+
+/**
+ * Remembers the headers the onRequest hooks set (CORS, a request id, security headers): an error
+ * answer starts from them, while headers the handler set before failing are dropped.
+ */
+function keepHookHeaders(res: Response): void {
+  if (res.headerList.length > 0) res._hookHeaders = res.headerList.slice();
 }
 
 function answeredByHook(hooks: Hooks, req: Request, res: Response, value: Body | void): boolean {
@@ -137,21 +195,41 @@ function notFound(router: Router<Route>, req: Request, res: Response): void {
 /**
  * Reports an error and clears the response for a new answer; false when no answer is possible:
  * answered by the engine or a timeout, complete, or with its head out (then the connection ends
- * without a clean message boundary, since half a body cannot be repaired).
+ * without a clean message boundary, since half a body cannot be repaired). Every case is reported:
+ * an error thrown after the response was complete is a bug that would otherwise leave no trace.
  */
-function reportAndReset(hooks: Hooks, req: Request, res: Response, err: unknown): boolean {
-  if (res._preempted || (res.finished && res.headersSent)) return false;
-  reportError(hooks, req, res, err);
+function reportAndReset(hooks: Hooks, req: Request, res: Response, err: unknown, phase: ErrorPhase): boolean {
+  if (res._preempted || (res.finished && res.headersSent)) {
+    if (!echoesAbort(req, res, err)) reportError(hooks, req, res, err, 'after-response');
+    return false;
+  }
   if (res.headersSent) {
+    reportError(hooks, req, res, err, 'stream');
     res.destroy(err instanceof Error ? err : new Error(String(err)));
     return false;
   }
+  reportError(hooks, req, res, err, phase);
   resetResponse(res);
   return true;
 }
 
+/**
+ * A handler failing because the engine already gave up on its request (its timeout, the client
+ * gone) only echoes what was reported when that happened: its body read rejects with the reason,
+ * or its fetch aborts through req.signal.
+ */
+function echoesAbort(req: Request, res: Response, err: unknown): boolean {
+  if (!res._preempted) return false;
+  if (err === req._error && err !== null) return true;
+  const reason = req._abortReason;
+  if (reason === undefined) return false;
+  if (err === reason) return true;
+  const e = err as { name?: unknown; cause?: unknown } | null;
+  return e !== null && typeof e === 'object' && (e.cause === reason || e.name === 'AbortError');
+}
+
 function fail(hooks: Hooks, req: Request, res: Response, err: unknown): void {
-  if (!reportAndReset(hooks, req, res, err)) return;
+  if (!reportAndReset(hooks, req, res, err, 'request')) return;
   res.statusCode = statusOf(err);
   const handler = hooks.errorHandler;
   if (handler === null) {
@@ -189,22 +267,92 @@ function afterErrorHandler(hooks: Hooks, req: Request, res: Response, err: unkno
 
 /** A failing error handler must not loop: report it, then the plain default answer. */
 function errorHandlerFailed(hooks: Hooks, req: Request, res: Response, err: unknown): void {
-  if (reportAndReset(hooks, req, res, err)) defaultErrorResponse(res, null);
+  if (reportAndReset(hooks, req, res, err, 'hook')) defaultErrorResponse(res, null);
 }
 
-/** The engine answered 503 for a handler that did not start in time: onError hooks hear of it. */
+/** The engine answered 503 for a handler that did not start in time: onError hooks and the log hear of it. */
 export function reportHandlerTimeout(hooks: Hooks, req: Request, res: Response, err: unknown): void {
-  reportError(hooks, req, res, err);
+  reportError(hooks, req, res, err, 'timeout');
 }
 
-function reportError(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+function reportError(hooks: Hooks, req: Request, res: Response, err: unknown, phase: ErrorPhase): void {
   for (const hook of hooks.onError) {
     try {
       hook(err, req, res);
-    } catch {
-      // An observer that fails cannot be reported to itself; the response goes on regardless.
+    } catch (hookError) {
+      // An observer that fails cannot be reported to itself; the log still hears of it.
+      logError(hooks, req, res, hookError, 'hook');
     }
   }
+  logError(hooks, req, res, err, phase);
+}
+
+/** Client errors (4xx answers) are answers, not failures: only 5xx answers and the other phases are logged. */
+function logError(hooks: Hooks, req: Request, res: Response, err: unknown, phase: ErrorPhase): void {
+  const log = hooks.log;
+  if (log === null) return;
+  const statusCode = phase === 'request' ? statusOf(err) : phase === 'timeout' ? 503 : res.statusCode;
+  if (phase === 'request' && statusCode < 500) return;
+  try {
+    log({ error: err, phase, statusCode, method: req.method, url: req.url, httpVersion: req.httpVersion });
+  } catch {
+    // A log that fails has nowhere to report to; the response goes on regardless.
+  }
+}
+
+const PHASE_TEXT: Readonly<Record<ErrorPhase, string>> = {
+  request: 'error answered',
+  stream: 'error after the head was sent, connection destroyed',
+  'after-response': 'error after the response was complete',
+  timeout: 'handler timeout',
+  hook: 'error in a hook or the error handler',
+};
+
+/** The default error log: one entry on stderr per error, with its request line, status and stack. */
+export function logToStderr(entry: ErrorLogEntry): void {
+  // A timeout's stack is the engine's sweeper, not the handler: its message says it all.
+  const error = entry.error as { message?: unknown } | null;
+  const detail = entry.phase === 'timeout' && typeof error?.message === 'string' ? error.message : inspect(entry.error, { depth: 2, breakLength: Infinity });
+  process.stderr.write(`linger: ${entry.statusCode} "${entry.method} ${entry.url} HTTP/${entry.httpVersion}" ${PHASE_TEXT[entry.phase]}: ${detail}\n`);
+}
+
+/** The log an app's logErrors option selects: stderr by default, a function of the user's, or none. */
+export function errorLogOf(option: unknown, name: string): ErrorLog | null {
+  if (option === undefined || option === true) return logToStderr;
+  if (option === false) return null;
+  if (typeof option === 'function') return option as ErrorLog;
+  throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be a boolean or a function, got ${typeof option}`);
+}
+
+/** What runSendHooks returns when a hook failed: the response was answered 500 in its place. */
+export const SEND_FAILED: unique symbol = Symbol('onSend failed');
+
+/**
+ * Runs the onSend hooks of a response about to send its head; the body they leave, or SEND_FAILED
+ * once a failing hook has been reported and a plain 500 sent instead (without running them again).
+ */
+export function runSendHooks(hooks: Hooks, req: Request, res: Response, body: SendBody | undefined): SendBody | undefined | typeof SEND_FAILED {
+  const list = hooks.onSend;
+  for (let i = 0; i < list.length; i++) {
+    let result: unknown;
+    try {
+      result = list[i]!(req, res, body);
+      if (isThenable(result)) throw new UsageError('ERR_INVALID_HOOK', 'onSend hooks are synchronous: the head is being written');
+      if (result !== undefined && body !== undefined) {
+        if (result !== null && typeof result !== 'string' && !(result instanceof Uint8Array)) {
+          throw new UsageError('ERR_INVALID_HOOK', `an onSend hook returned ${typeof result}: a replacement body is a string, Buffer, Uint8Array or null`);
+        }
+        body = result;
+      }
+    } catch (err) {
+      reportError(hooks, req, res, err, 'hook');
+      if (res.headersSent || res._preempted) return SEND_FAILED;
+      resetResponse(res);
+      defaultErrorResponse(res, null);
+      return SEND_FAILED;
+    }
+  }
+  return body;
 }
 
 /** Runs the onResponse hooks; called by the app when the engine reports a response complete. */
@@ -213,7 +361,7 @@ export function runResponseHooks(hooks: Hooks, req: Request, res: Response): voi
     try {
       hook(req, res);
     } catch (err) {
-      reportError(hooks, req, res, err);
+      reportError(hooks, req, res, err, 'hook');
     }
   }
 }
@@ -243,7 +391,9 @@ export function dispatchFetch(handler: FetchHandler, hooks: Hooks, req: Request,
 }
 
 function resetResponse(res: Response): void {
+  const kept = res._hookHeaders;
   res.headerList.length = 0;
+  if (kept !== null) res.headerList.push(...kept);
   res.removeHeader('Content-Length');
   res.statusMessage = undefined;
 }

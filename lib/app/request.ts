@@ -3,6 +3,7 @@
 
 import { IncomingRequest } from '../connection/incoming-request.js';
 import { HttpError } from '../connection/http-error.js';
+import { UsageError } from '../http1/protocol-error.js';
 
 /** Route parameters a path declares: '/users/:id/*' gives { id: string; '*': string }. */
 export type RouteParams<Path extends string> = string extends Path
@@ -17,8 +18,23 @@ type SegmentParam<Segment extends string> = Segment extends `:${infer Name}`
     ? { '*': string }
     : {};
 
+/**
+ * What `req.locals` holds. Declare your own keys once and every hook and handler sees them typed:
+ * `declare module 'linger-http' { interface Locals { user?: User } }`.
+ */
+export interface Locals {
+  [key: string]: unknown;
+}
+
 /** Default request body limit: 1 MiB, enough for JSON APIs; raise it per route for uploads. */
 export const DEFAULT_BODY_LIMIT = 1_048_576;
+
+export function checkBodyLimit(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || !(Number.isInteger(value) || value === Infinity)) {
+    throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be an integer >= 0 or Infinity, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
+  return value;
+}
 
 export class Request<Params = Record<string, string>> extends IncomingRequest {
   params: Params = EMPTY_PARAMS as Params;
@@ -28,7 +44,7 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   bodyLimit = DEFAULT_BODY_LIMIT;
   private pathCache: string | null = null;
   private queryCache: URLSearchParams | null = null;
-  private localsCache: Record<string, unknown> | null = null;
+  private localsCache: Locals | null = null;
   private bodyDelivered = 0;
 
   /** The target's path, without the query; for absolute-form targets, the path part of the URL. */
@@ -63,14 +79,15 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   }
 
   /** Per-request state for hooks and handlers (a user id set by an auth hook, a start time). */
-  get locals(): Record<string, unknown> {
-    return (this.localsCache ??= Object.create(null) as Record<string, unknown>);
+  get locals(): Locals {
+    return (this.localsCache ??= Object.create(null) as Locals);
   }
 
-  override async read(): Promise<Buffer | null> {
+  /** @internal every chunk, through read() or buffer(), counts against the limit */
+  override async _nextChunk(): Promise<Buffer | null> {
     const limit = this.bodyLimit;
     if (this.bodyDelivered === 0 && this.head.contentLength > limit) throw tooLarge(limit);
-    const chunk = await super.read();
+    const chunk = await super._nextChunk();
     if (chunk !== null) {
       this.bodyDelivered += chunk.length;
       if (this.bodyDelivered > limit) throw tooLarge(limit);

@@ -6,10 +6,47 @@ import { OutgoingResponse, type HeaderValue } from '../connection/outgoing-respo
 import { UsageError } from '../http1/protocol-error.js';
 import { sendFile, type FileOptions } from './file-response.js';
 import type { Request } from './request.js';
+import { runSendHooks, SEND_FAILED, type Hooks } from './dispatch.js';
 
-export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | null | undefined;
+/** What a handler may return or send: numbers and booleans are JSON like objects (`42` sends `42`). */
+export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | number | boolean | null | undefined;
 
 export class Response extends OutgoingResponse {
+  // Defaults on the prototype (below the class), not per instance: a response whose route has no
+  // group and no onSend hooks never writes them, so the common response carries no extra fields.
+  /** @internal the hooks of a group route's response; null: the app's */ declare _hooks: Hooks | null;
+  /** @internal set while onSend hooks are still to run before the head */ declare _sendHooks: Hooks | null;
+  /** @internal headers the onRequest hooks had set when the handler started; an error answer keeps them */ declare _hookHeaders: string[] | null;
+
+  override end(body?: Buffer | Uint8Array | string | null, trailers?: readonly string[]): void {
+    const hooks = this._sendHooks;
+    if (hooks !== null && !this.headersSent && !this._preempted && !this.finished) {
+      this._sendHooks = null;
+      const sent = runSendHooks(hooks, this.request as Request, this, body ?? null);
+      if (sent === SEND_FAILED) return;
+      body = sent;
+    }
+    super.end(body, trailers);
+  }
+
+  override write(chunk: Buffer | Uint8Array | string): boolean {
+    if (this._sendHooks !== null && !this.headersSent) this.beforeStreamedHead();
+    return super.write(chunk);
+  }
+
+  override flushHeaders(): void {
+    if (this._sendHooks !== null && !this.headersSent) this.beforeStreamedHead();
+    super.flushHeaders();
+  }
+
+  /** onSend for a streamed response: headers only. After a failing hook the 500 is sent and later writes throw. */
+  private beforeStreamedHead(): void {
+    const hooks = this._sendHooks!;
+    if (this._preempted || this.finished) return;
+    this._sendHooks = null;
+    runSendHooks(hooks, this.request as Request, this, undefined);
+  }
+
   type(contentType: string): this {
     return this.setHeader('Content-Type', contentType);
   }
@@ -88,6 +125,10 @@ export class Response extends OutgoingResponse {
     if (!this.finished) this.end();
   }
 }
+
+Response.prototype._hooks = null;
+Response.prototype._sendHooks = null;
+Response.prototype._hookHeaders = null;
 
 const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
 // Everything outside printable ASCII (RFC 3986 allows no raw spaces, controls or non-ASCII).

@@ -2,20 +2,21 @@
 // engine, with the same connection lifecycle, hooks and error answers as createServer() apps.
 
 import { Server } from '../server.js';
-import type { ServerOptions } from '../connection/options.js';
+import { checkOptionKeys, SERVER_OPTION_KEYS, type ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
 import type { ResponseHost } from '../connection/outgoing-response.js';
 import { UsageError } from '../http1/protocol-error.js';
-import { dispatchFetch, type FetchHandler, type Hooks } from './dispatch.js';
-import { DEFAULT_BODY_LIMIT, Request } from './request.js';
+import { dispatchFetch, errorLogOf, type ErrorLog, type FetchHandler, type Hooks } from './dispatch.js';
+import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request } from './request.js';
 import { Response } from './response.js';
-import { checkBodyLimit } from './app.js';
 
 export interface FetchServerOptions extends ServerOptions {
   fetch: FetchHandler | { fetch: FetchHandler };
   /** Request body limit in bytes for reads through the web Request (413 beyond it). Default 1 MiB. */
   bodyLimit?: number;
+  /** As for createServer(): true (default) logs each 5xx, timeout and late error to stderr; a function gets them; false: none. */
+  logErrors?: boolean | ErrorLog;
 }
 
 export interface ServeOptions extends FetchServerOptions {
@@ -35,13 +36,14 @@ export class FetchServer extends Server {
     const handler = fetchHandlerOf(options);
     const hooks: Hooks = {
       onRequest: [],
+      onSend: [],
       onResponse: [],
       onError: [],
       errorHandler: null,
       bodyLimit: checkBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
+      log: errorLogOf(options.logErrors, 'logErrors'),
     };
-    const { fetch: _fetch, bodyLimit: _limit, ...engineOptions } = options;
-    super(engineOptions, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response));
+    super(options, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response), FETCH_OPTION_KEYS);
     this.hooks = hooks;
   }
 
@@ -62,11 +64,15 @@ export function createFetchServer(options: FetchServerOptions): FetchServer {
 /** Starts a fetch-handler server; resolves once it listens (the address is server.address()). */
 export async function serve(options: ServeOptions): Promise<FetchServer> {
   if (options === null || typeof options !== 'object') throw new UsageError('ERR_INVALID_OPTION', 'serve() needs an options object with fetch');
+  checkOptionKeys(options, [...SERVER_OPTION_KEYS, ...FETCH_OPTION_KEYS, ...SERVE_OPTION_KEYS]);
   const { port, host, hostname, backlog, ...rest } = options;
   const server = new FetchServer(rest);
   await server.listen({ port: port ?? 3000, host: host ?? hostname ?? '127.0.0.1', backlog: backlog ?? 511 });
   return server;
 }
+
+const FETCH_OPTION_KEYS: readonly string[] = ['fetch', 'bodyLimit', 'logErrors'];
+const SERVE_OPTION_KEYS: readonly string[] = ['port', 'host', 'hostname', 'backlog'];
 
 function fetchHandlerOf(options: FetchServerOptions): FetchHandler {
   if (options === null || typeof options !== 'object') throw new UsageError('ERR_INVALID_OPTION', 'options must be an object with fetch');

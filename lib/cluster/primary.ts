@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DUPLICATE_SIGNAL_MS } from '../graceful-shutdown.js';
 import { UsageError } from '../http1/protocol-error.js';
+import { checkOptionKeys, checkOptionObject } from '../connection/options.js';
 import { ENV, isWorkerMessage, type PrimaryMessage } from './messages.js';
 
 export interface BackoffOptions {
@@ -92,6 +93,8 @@ function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
 
+const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'startTimeout', 'backoff', 'signals', 'exit'];
+
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw invalid(`${name} must be an integer >= ${min}, got ${String(value)}`);
@@ -124,9 +127,9 @@ export class Cluster extends EventEmitter {
   constructor(options: ClusterOptions) {
     super();
     if (options === null || typeof options !== 'object') throw invalid('runCluster() options must be an object');
+    checkOptionKeys(options, CLUSTER_OPTION_KEYS);
     if (typeof options.module !== 'string' || options.module === '') throw invalid('module must be a path to the app module');
     this.module = path.resolve(options.module);
-    if (!existsSync(this.module)) throw new UsageError('ERR_MODULE_NOT_FOUND', `module ${this.module} does not exist`);
     this.workerCount = count(options.workers, 'workers', availableParallelism(), 1);
     this.requestedPort = count(options.port, 'port', 3000, 0);
     if (this.requestedPort > 65535) throw invalid(`port must be <= 65535, got ${this.requestedPort}`);
@@ -134,12 +137,19 @@ export class Cluster extends EventEmitter {
     this.host = options.host ?? '127.0.0.1';
     this.shutdownTimeout = count(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0);
     this.startTimeout = count(options.startTimeout, 'startTimeout', 30_000, 1);
+    for (const name of ['signals', 'exit'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalid(`${name} must be a boolean, got ${String(options[name])}`);
+    }
     const b = options.backoff ?? {};
+    checkOptionObject(b, 'option backoff');
+    checkOptionKeys(b, ['initial', 'max', 'resetAfter'], 'backoff.');
     this.backoff = {
       initial: count(b.initial, 'backoff.initial', 100, 1),
       max: count(b.max, 'backoff.max', 10_000, 1),
       resetAfter: count(b.resetAfter, 'backoff.resetAfter', 30_000, 0),
     };
+    // Every option is checked before the file system is asked about the module.
+    if (!existsSync(this.module)) throw new UsageError('ERR_MODULE_NOT_FOUND', `module ${this.module} does not exist`);
     this.nextDelay = this.backoff.initial;
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;

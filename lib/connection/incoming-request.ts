@@ -3,6 +3,7 @@
 
 import type { RequestHead } from '../http1/request-parser.js';
 import { HttpError } from './http-error.js';
+import { UsageError } from '../http1/protocol-error.js';
 
 /** What a request needs from its connection; implemented by Connection. */
 export interface RequestHost {
@@ -34,6 +35,8 @@ export class IncomingRequest {
   /** @internal */ _demanded = false;
   /** @internal trailer fields of a chunked body, flat [name, value, ...] as received */ _trailers: readonly string[] = NO_TRAILERS;
   private waiter: Waiter = null;
+  /** How the handler reads the body: a second whole read, or mixing the two ways, is a bug that would see an empty body. */
+  private bodyUse: typeof UNREAD | typeof STREAMED | typeof WHOLE = UNREAD;
 
   constructor(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean) {
     this.head = head;
@@ -73,6 +76,12 @@ export class IncomingRequest {
   get signal(): AbortSignal {
     if (this.abortController === null) this.abortController = new AbortController();
     return this.abortController.signal;
+  }
+
+  /** @internal why the signal aborted; undefined while it has not (or was never asked for) */
+  get _abortReason(): unknown {
+    const controller = this.abortController;
+    return controller !== null && controller.signal.aborted ? controller.signal.reason : undefined;
   }
 
   /** @internal */
@@ -143,7 +152,14 @@ export class IncomingRequest {
   // ---- handler side ----
 
   /** Next body chunk, or null at the end. Reading is what lets the connection read more. */
-  async read(): Promise<Buffer | null> {
+  read(): Promise<Buffer | null> {
+    if (this.bodyUse === WHOLE) return Promise.reject(consumed());
+    this.bodyUse = STREAMED;
+    return this._nextChunk();
+  }
+
+  /** @internal the next chunk for read() and buffer(); the app's request counts it against its limit */
+  async _nextChunk(): Promise<Buffer | null> {
     if (!this._demanded) {
       this._demanded = true;
       this._host.onBodyDemand(this);
@@ -168,8 +184,13 @@ export class IncomingRequest {
     for (let chunk = await this.read(); chunk !== null; chunk = await this.read()) yield chunk;
   }
 
-  /** The whole body. Over `limit` bytes it rejects with a 413 HttpError (before reading when the length is declared). */
+  /**
+   * The whole body, once: a second call (or one after read()) throws ERR_BODY_CONSUMED. Over
+   * `limit` bytes it rejects with a 413 HttpError (before reading when the length is declared).
+   */
   async buffer(limit = Infinity): Promise<Buffer> {
+    if (this.bodyUse !== UNREAD) throw consumed();
+    this.bodyUse = WHOLE;
     const declared = this.head.contentLength;
     if (declared > limit) {
       throw new HttpError(413, 'ERR_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${limit}`);
@@ -182,7 +203,7 @@ export class IncomingRequest {
     }
     const parts: Buffer[] = [];
     let total = 0;
-    for (let chunk = await this.read(); chunk !== null; chunk = await this.read()) {
+    for (let chunk = await this._nextChunk(); chunk !== null; chunk = await this._nextChunk()) {
       total += chunk.length;
       if (total > limit) {
         throw new HttpError(413, 'ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
@@ -217,6 +238,14 @@ function fieldMap(raw: readonly string[]): Record<string, string> {
 }
 
 const NO_TRAILERS: readonly string[] = Object.freeze([]);
+
+const UNREAD = 0;
+const STREAMED = 1;
+const WHOLE = 2;
+
+function consumed(): UsageError {
+  return new UsageError('ERR_BODY_CONSUMED', 'the request body was already read: buffer(), text() and json() read it once, and not after read() or iteration');
+}
 
 /** Never pushed to: a request replaces it with its own list before its first chunk. */
 const NO_CHUNKS: Buffer[] = [];

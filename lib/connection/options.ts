@@ -29,7 +29,7 @@ export interface ServerOptions {
   bodyTimeout?: number;
   /**
    * From a request being fully received to its handler starting the response, in ms; then the
-   * engine answers 503 with Connection: close and aborts the request's signal. 0 = off.
+   * engine answers 503 with Connection: close and aborts the request's signal. Default 30 s; 0 = off.
    */
   handlerTimeout?: number;
   /** Output that makes no progress for this long means the peer stopped reading, in ms. */
@@ -101,11 +101,12 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   // node:http's default for receiving a whole request.
   requestTimeout: 300_000,
   bodyTimeout: 30_000,
-  // Off: the engine cannot know how long a legitimate handler takes (long polls, reports), and
-  // node:http dropped its 120 s default in v13 for cutting such requests. A client that gives up
-  // closes its connection, which aborts the handler's signal anyway. Behind a proxy, set it below
-  // the proxy's read timeout (nginx proxy_read_timeout 60 s) so clients get this 503, not a 504.
-  handlerTimeout: 0,
+  // A handler that has not started its answer in 30 s is lost, not slow: proxies give up at about
+  // this point (Heroku's router at 30 s, AWS API Gateway at 29 s) or soon after (nginx
+  // proxy_read_timeout and ALB at 60 s, below which the client gets this 503 rather than a 504).
+  // It only bounds the start of a response: a long poll or an export that flushes its head first,
+  // or a route with its own timeout (0 = none), is not cut.
+  handlerTimeout: 30_000,
   // nginx send_timeout.
   sendTimeout: 60_000,
   // nginx keepalive_requests.
@@ -132,19 +133,103 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   shutdownTimeout: 30_000,
 });
 
-function pick(value: unknown, fallback: number, name: string, min: number): number {
+/** Every key of ServerOptions: anything else in an options object is a mistake worth naming. */
+export const SERVER_OPTION_KEYS: readonly string[] = Object.freeze([
+  'keepAliveTimeout', 'keepAliveAdvertisedTimeout', 'firstByteTimeout', 'headersTimeout', 'requestTimeout', 'bodyTimeout',
+  'handlerTimeout', 'sendTimeout', 'maxRequestsPerSocket', 'maxConnectionAge', 'maxConnections', 'maxHeaderSize',
+  'maxHeaderCount', 'maxUriLength', 'maxPipelineDepth', 'maxQueuedOutput', 'maxBufferedBody', 'maxDiscardBody',
+  'idleReapGuard', 'linger', 'shutdownTimeout',
+]);
+
+const LINGER_OPTION_KEYS: readonly string[] = Object.freeze(['silence', 'total', 'maxDiscardBytes', 'shutdownTotal']);
+
+/** Longest delay node's timers take (2^31 - 1 ms); a larger one fires after 1 ms with only a warning. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+function invalidOption(message: string): UsageError {
+  return new UsageError('ERR_INVALID_OPTION', message);
+}
+
+/** Throws ERR_INVALID_OPTION unless `value` is a plain options object (or undefined, when allowed). */
+export function checkOptionObject(value: unknown, name: string): asserts value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidOption(`${name} must be an object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+}
+
+/**
+ * Refuses keys that are not options, naming each and the nearest known key for a typo
+ * (keepAliveTimout → keepAliveTimeout). `prefix` names a nested object ('linger.').
+ */
+export function checkOptionKeys(input: object, known: readonly string[], prefix = ''): void {
+  for (const key of Object.keys(input)) {
+    if (known.includes(key)) continue;
+    const near = nearest(key, known);
+    throw invalidOption(`unknown option ${prefix}${key}${near === null ? '' : ` (did you mean ${prefix}${near}?)`}`);
+  }
+}
+
+/** An integer option between min and max; undefined gives the fallback. */
+export function integerOption(value: unknown, fallback: number, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be a finite number >= ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw invalidOption(`option ${name} must be an integer ${range}, got ${describe(value)}`);
   }
   return value;
 }
 
-export function resolveOptions(input: ServerOptions = {}): ResolvedOptions {
-  if (input === null || typeof input !== 'object') {
-    throw new UsageError('ERR_INVALID_OPTION', 'options must be an object');
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? 'an object' : String(value);
+}
+
+/** The known key closest to a typo: edit distance (a swap of neighbours counts as one) within about a quarter of its length. */
+function nearest(key: string, known: readonly string[]): string | null {
+  const lower = key.toLowerCase();
+  const limit = Math.max(1, Math.min(3, Math.floor(key.length / 4)));
+  let best: string | null = null;
+  let bestDistance = limit + 1;
+  for (const candidate of known) {
+    const d = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
   }
-  const linger = input.linger ?? {};
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return Infinity;
+  // Optimal string alignment over three rows: insertions, deletions, substitutions and transpositions.
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = new Array<number>(b.length + 1);
+    current[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2]! + 1);
+      current[j] = d;
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The engine's options with defaults filled in. `extraKeys` are options of a layer above (the
+ * app's bodyLimit, webSocket, ...): accepted here, validated there.
+ */
+export function resolveOptions(input: ServerOptions = {}, extraKeys: readonly string[] = []): ResolvedOptions {
+  checkOptionObject(input, 'options');
+  checkOptionKeys(input, extraKeys.length === 0 ? SERVER_OPTION_KEYS : [...SERVER_OPTION_KEYS, ...extraKeys]);
+  const linger = input.linger === undefined ? {} : input.linger;
+  checkOptionObject(linger, 'option linger');
+  checkOptionKeys(linger, LINGER_OPTION_KEYS, 'linger.');
+  const pick = integerOption;
   const keepAliveTimeout = pick(input.keepAliveTimeout, DEFAULTS.keepAliveTimeout, 'keepAliveTimeout', 1);
   // Without an explicit value, advertise 5 s less than enforced, or half of it for short timeouts.
   const advertisedDefault = Math.floor(Math.max(keepAliveTimeout - 5_000, keepAliveTimeout / 2) / 1000);
@@ -172,6 +257,7 @@ export function resolveOptions(input: ServerOptions = {}): ResolvedOptions {
     lingerTotal: pick(linger.total, DEFAULTS.lingerTotal, 'linger.total', 1),
     lingerMaxDiscardBytes: pick(linger.maxDiscardBytes, DEFAULTS.lingerMaxDiscardBytes, 'linger.maxDiscardBytes', 0),
     lingerShutdownTotal: pick(linger.shutdownTotal, DEFAULTS.lingerShutdownTotal, 'linger.shutdownTotal', 1),
-    shutdownTimeout: pick(input.shutdownTimeout, DEFAULTS.shutdownTimeout, 'shutdownTimeout', 0),
+    // close() arms a node timer with it.
+    shutdownTimeout: pick(input.shutdownTimeout, DEFAULTS.shutdownTimeout, 'shutdownTimeout', 0, MAX_TIMER_MS),
   };
 }

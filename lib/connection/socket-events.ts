@@ -3,14 +3,14 @@
 
 import type { Socket } from 'node:net';
 
-/** What a socket's events are delivered to. */
+/** What a socket's events are delivered to. Engine-only, like the methods that implement it. */
 export interface SocketEvents {
-  onData(chunk: Buffer): void;
-  onEnd(): void;
-  onFinish(): void;
-  onDrain(): void;
-  onError(err: NodeJS.ErrnoException): void;
-  onClose(): void;
+  /** @internal */ onData(chunk: Buffer): void;
+  /** @internal */ onEnd(): void;
+  /** @internal */ onFinish(): void;
+  /** @internal */ onDrain(): void;
+  /** @internal */ onError(err: NodeJS.ErrnoException): void;
+  /** @internal */ onClose(): void;
 }
 
 const OWNER = Symbol('linger.connection');

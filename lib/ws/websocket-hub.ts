@@ -7,6 +7,8 @@ import { WebSocketServer, WebSocket, type PerMessageDeflateOptions } from 'ws';
 import type { IncomingRequest } from '../connection/incoming-request.js';
 import type { OutgoingResponse } from '../connection/outgoing-response.js';
 import type { ShutdownParticipant } from '../server.js';
+import { checkOptionKeys, checkOptionObject, integerOption, MAX_TIMER_MS } from '../connection/options.js';
+import { UsageError } from '../http1/protocol-error.js';
 
 export interface WebSocketRouteOptions {
   /** Largest message accepted, in bytes; a larger one closes the socket with 1009. Default 1 MiB: memory per message stays bounded. */
@@ -31,6 +33,30 @@ export interface WebSocketHubOptions {
 
 export type WebSocketHandler<R extends IncomingRequest = IncomingRequest> = (socket: WebSocket, request: R) => void;
 
+/** The hub's options with defaults, validated (a typo or a wrong type is ERR_INVALID_OPTION). */
+export function checkHubOptions(options: WebSocketHubOptions | undefined): Required<WebSocketHubOptions> {
+  if (options === undefined) return { pingInterval: 30_000 };
+  checkOptionObject(options, 'option webSocket');
+  checkOptionKeys(options, ['pingInterval'], 'webSocket.');
+  // setInterval takes at most 2^31 - 1 ms; beyond it node fires every millisecond.
+  return { pingInterval: integerOption(options.pingInterval, 30_000, 'webSocket.pingInterval', 0, MAX_TIMER_MS) };
+}
+
+function checkRouteOptions(options: WebSocketRouteOptions): void {
+  checkOptionObject(options, 'WebSocket route options');
+  checkOptionKeys(options, ['maxPayload', 'perMessageDeflate', 'verify', 'handleProtocols']);
+  integerOption(options.maxPayload, 0, 'maxPayload', 1);
+  const deflate = options.perMessageDeflate;
+  if (deflate !== undefined && typeof deflate !== 'boolean' && (deflate === null || typeof deflate !== 'object')) {
+    throw new UsageError('ERR_INVALID_OPTION', `option perMessageDeflate must be a boolean or ws's options object, got ${String(deflate)}`);
+  }
+  for (const name of ['verify', 'handleProtocols'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new UsageError('ERR_INVALID_OPTION', `option ${name} must be a function, got ${typeof options[name]}`);
+    }
+  }
+}
+
 const KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 const GOING_AWAY = 1001;
 
@@ -52,11 +78,12 @@ export class WebSocketHub implements ShutdownParticipant {
   private onEmpty: (() => void) | null = null;
 
   constructor(options: WebSocketHubOptions = {}) {
-    this.pingInterval = options.pingInterval ?? 30_000;
+    this.pingInterval = checkHubOptions(options).pingInterval;
   }
 
   /** A request handler for one WebSocket route. */
   route<R extends IncomingRequest>(handler: WebSocketHandler<R>, options: WebSocketRouteOptions = {}): (req: R, res: OutgoingResponse) => Promise<void> {
+    checkRouteOptions(options);
     const route: Route = {
       server: new WebSocketServer({
         noServer: true,

@@ -124,6 +124,49 @@ t.test('invalid JSON is a clear 400 and the connection stays usable', async (t) 
   t.same(JSON.parse((await client.response()).body.toString()), { got: { a: 1 } });
 });
 
+t.test('the body is read once: a second buffer()/text()/json(), or one after read(), is ERR_BODY_CONSUMED', async (t) => {
+  const { port } = await startApp(t, {}, (app) => {
+    app.onRequest(async (req) => {
+      if (req.path === '/hook-then-handler') req.locals.peek = await req.json();
+    });
+    app.post('/twice', async (req) => {
+      const first = await req.text();
+      const second = await req.text().then(() => 'no error', (err: { code?: string }) => err.code);
+      return { first, second };
+    });
+    app.post('/stream-then-whole', async (req) => {
+      const chunk = await req.read();
+      const whole = await req.buffer().then(() => 'no error', (err: { code?: string }) => err.code);
+      return { chunk: chunk?.toString(), whole };
+    });
+    app.post('/whole-then-stream', async (req) => {
+      await req.buffer();
+      const chunk = await req.read().then(() => 'no error', (err: { code?: string }) => err.code);
+      return { chunk };
+    });
+    app.post('/hook-then-handler', async (req) => {
+      await req.json();
+      return 'unreachable';
+    });
+  });
+  const client = await RawClient.connect(port);
+  const post = (path: string, body: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  client.write(post('/twice', 'hello'));
+  t.same(JSON.parse((await client.response()).body.toString()), { first: 'hello', second: 'ERR_BODY_CONSUMED' });
+  client.write(post('/whole-then-stream', 'xyz'));
+  t.same(JSON.parse((await client.response()).body.toString()), { chunk: 'ERR_BODY_CONSUMED' });
+  client.write(post('/hook-then-handler', '{"a":1}'));
+  const res = await client.response();
+  t.equal(res.status, 500, 'a handler reading a body a hook already read fails loudly instead of seeing nothing');
+  // A chunked body sent in two pieces, so read() returns the first chunk and leaves the rest (its
+  // unknown remainder then closes the connection after the response: a fresh one here).
+  const chunked = await RawClient.connect(port);
+  chunked.write('POST /stream-then-whole HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n');
+  await sleep(20);
+  chunked.write('2\r\ncd\r\n0\r\n\r\n');
+  t.same(JSON.parse((await chunked.response()).body.toString()), { chunk: 'ab', whole: 'ERR_BODY_CONSUMED' });
+});
+
 t.test('the body as an async iterable: a large upload arrives whole while the handler reads slowly', async (t) => {
   let peakBuffered = 0;
   const { port } = await startApp(t, { maxBufferedBody: 65_536 }, (app) => {
@@ -244,6 +287,21 @@ t.test('response members: status, set, type, json, redirects, Uint8Array, async 
   t.equal(res.headers['content-length'], '6', 'an explicit Content-Length is kept, no chunking');
   t.notOk(res.headers['transfer-encoding']);
   t.equal(res.body.toString(), 'abcdef');
+});
+
+t.test('numbers and booleans returned by a handler are JSON', async (t) => {
+  const { port } = await startApp(t, {}, (app) => {
+    app.get('/count', () => 42);
+    app.get('/flag', async () => false);
+  });
+  const client = await RawClient.connect(port);
+  client.write(get('/count'));
+  let res = await client.response();
+  t.equal(res.body.toString(), '42');
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+  client.write(get('/flag'));
+  res = await client.response();
+  t.equal(res.body.toString(), 'false');
 });
 
 t.test('flushHeaders sends the head before the body exists; trailers end a chunked body', async (t) => {

@@ -17,9 +17,9 @@ const CLI = fileURLToPath(new URL('../../bin/linger.js', import.meta.url));
 const APP = fileURLToPath(new URL('../fixtures/cluster-app.js', import.meta.url));
 const NOT_AN_APP = fileURLToPath(new URL('../fixtures/not-an-app.js', import.meta.url));
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 20_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -76,6 +76,34 @@ t.test('CLI: bad arguments print a clear message and exit 2', async (t) => {
   const help = await cli(['--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /SIGHUP rolling restart/);
+});
+
+t.test('CLI: PORT and HOST are honoured like the examples; flags win; bad values exit 2', async (t) => {
+  const bad = await cli(['serve', APP], { PORT: 'eighty' });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /PORT must be a whole number, got "eighty"/);
+  const range = await cli(['serve', APP], { PORT: '70000' });
+  t.equal(range.code, 2);
+  t.match(range.stderr, /PORT must be between 0 and 65535/);
+  const { spawn } = await import('node:child_process');
+  const serveUntilReady = async (args: string[], env: Record<string, string>): Promise<string> => {
+    const child = spawn(process.execPath, [CLI, 'serve', APP, '--workers', '1', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const started = Date.now();
+    while (!/ready: /.test(out) && child.exitCode === null && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    t.equal(await exited, 0, 'stopped cleanly');
+    return out;
+  };
+  const port = await freePort();
+  const fromEnv = await serveUntilReady([], { PORT: String(port), HOST: '127.0.0.1' });
+  t.match(fromEnv, new RegExp(`ready: 1 workers on http://127\\.0\\.0\\.1:${port}/`), 'PORT picked the port');
+  const flagPort = await freePort();
+  const fromFlag = await serveUntilReady(['--port', String(flagPort)], { PORT: String(port) });
+  t.match(fromFlag, new RegExp(`:${flagPort}/`), '--port wins over PORT');
 });
 
 t.test('CLI: a module that does not export an app stops the cluster with exit 1', async (t) => {

@@ -10,8 +10,9 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
+/** The default stderr error log is off unless a test asks for it: tests that fail on purpose stay quiet. */
 export async function startApp(t: Teardown, options: AppOptions, setup: (app: App) => void): Promise<{ app: App; port: number }> {
-  const app = createServer(options);
+  const app = createServer({ logErrors: false, ...options });
   setup(app);
   const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
   t.teardown(() => app.close({ timeout: 500 }));

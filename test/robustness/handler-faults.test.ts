@@ -150,7 +150,7 @@ t.test('handlerTimeout starts when the body is received: a slow upload is not cu
   client.destroy();
 });
 
-t.test('handlerTimeout is validated like every option and off by default', async (t) => {
+t.test('handlerTimeout is validated like every option and 30 s by default', async (t) => {
   for (const bad of [-1, Number.NaN, '100']) {
     let caught: unknown = null;
     try {
@@ -160,7 +160,8 @@ t.test('handlerTimeout is validated like every option and off by default', async
     }
     t.ok(caught instanceof UsageError && caught.code === 'ERR_INVALID_OPTION', `handlerTimeout ${String(bad)} is refused`);
   }
-  t.equal(createServer({}).config.handlerTimeout, 0);
+  t.equal(createServer({}).config.handlerTimeout, 30_000);
+  t.equal(createServer({ handlerTimeout: 0 }).config.handlerTimeout, 0, '0 turns it off');
 });
 
 t.test('handlerTimeout: an answer parked behind a slow pipelined stream is not preempted', async (t) => {
