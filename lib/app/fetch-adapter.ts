@@ -30,7 +30,7 @@ export function sendWebResponse(req: Request<unknown>, res: Response, web: globa
     if (!web.bodyUsed) void web.body?.cancel().catch(() => undefined);
     return undefined;
   }
-  if (web instanceof LightResponse) {
+  if (LightResponse.isLight(web)) {
     const whole = web._wholeBody();
     if (whole !== undefined) {
       res.status(web.status);
@@ -47,7 +47,10 @@ export function sendWebResponse(req: Request<unknown>, res: Response, web: globa
   if (web.body === null) return sendWhole(res, null);
   if (body !== undefined && body !== null && !web.bodyUsed && !body.stream.locked) {
     const source = body.source;
-    if (typeof source === 'string' || source instanceof Uint8Array || source instanceof Blob) return sendWhole(res, source);
+    if (typeof source === 'string' || source instanceof Blob) return sendWhole(res, source);
+    // undici's byte stream transfers the buffer it reads, so bytes read through a clone are detached
+    // (length 0): then only the stream still holds them.
+    if (source instanceof Uint8Array && source.byteLength === body.length) return sendWhole(res, source);
     // A body of known length (FormData's multipart encoding): undici writes it, we take it whole.
     if (body.length !== null) return web.arrayBuffer().then((bytes) => sendWhole(res, bytes));
   }
@@ -55,7 +58,8 @@ export function sendWebResponse(req: Request<unknown>, res: Response, web: globa
     res.end();
     return web.body.cancel();
   }
-  return streamBody(req, res, web.body);
+  const framing = web.headers.get('transfer-encoding');
+  return streamBody(req, res, web.body, framing !== null && /chunked/i.test(framing));
 }
 
 function sendWhole(res: Response, body: WholeBody | null): Promise<void> | undefined {
@@ -134,29 +138,42 @@ function trimWhitespace(value: string): string {
   return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
 }
 
-/** A body still being produced: each chunk goes out as it comes, the socket's backpressure respected. */
-async function streamBody(req: Request<unknown>, res: Response, body: ReadableStream<Uint8Array>): Promise<void> {
+/**
+ * A body still being produced: each chunk goes out as it comes, the socket's backpressure respected.
+ * A stream that has nothing yet gets its head sent at once (an SSE client sees the response open);
+ * one that is whole within the turn still leaves in one write with a Content-Length, unless the
+ * handler declared Transfer-Encoding: chunked.
+ */
+async function streamBody(req: Request<unknown>, res: Response, body: ReadableStream<Uint8Array>, declaredChunked: boolean): Promise<void> {
   const reader = body.getReader();
   try {
-    const first = await reader.read();
-    if (first.done) {
-      if (!res._preempted && !res.finished) res.end();
-      return;
-    }
-    // A stream that was whole from the start ends within the same turn: then one write with a
-    // Content-Length. A stream still producing (SSE) goes out chunk by chunk at once.
-    const pending = reader.read();
-    const second = await Promise.race([pending, nextTurn()]);
-    if (second !== NOT_YET && second.done) {
-      if (!res._preempted && !res.finished) res.end(first.value);
-      return;
+    let pending = reader.read();
+    if (!declaredChunked) {
+      const first = await settledNow(pending);
+      if (first !== NOT_YET) {
+        if (first.done) {
+          if (!res._preempted && !res.finished) res.end();
+          return;
+        }
+        pending = reader.read();
+        const second = await Promise.race([pending, nextTurn()]);
+        if (second !== NOT_YET && second.done) {
+          if (!res._preempted && !res.finished) res.end(first.value);
+          return;
+        }
+        if (res._preempted || res.finished) {
+          await reader.cancel();
+          return;
+        }
+        if (!res.write(first.value)) await res.drained();
+      }
     }
     if (res._preempted || res.finished) {
       await reader.cancel();
       return;
     }
-    if (!res.write(first.value)) await res.drained();
-    for (let step = second === NOT_YET ? await pending : second; !step.done; step = await reader.read()) {
+    if (!res.headersSent) res.flushHeaders();
+    for (let step = await pending; !step.done; step = await reader.read()) {
       if (res._preempted || res.finished || req.signal.aborted) {
         await reader.cancel();
         return;
@@ -170,7 +187,12 @@ async function streamBody(req: Request<unknown>, res: Response, body: ReadableSt
   }
 }
 
-const NOT_YET = Symbol('not yet');
+const NOT_YET: unique symbol = Symbol('not yet');
+
+/** The read if it is already settled (a chunk that was enqueued resolves within a few microtasks), else NOT_YET. */
+function settledNow<T>(read: Promise<T>): Promise<T | typeof NOT_YET> {
+  return Promise.race([read, Promise.resolve().then(() => Promise.resolve()).then((): typeof NOT_YET => NOT_YET)]);
+}
 
 function nextTurn(): Promise<typeof NOT_YET> {
   return new Promise((resolve) => setImmediate(resolve, NOT_YET));

@@ -275,10 +275,13 @@ function utf8(bytes: Buffer): string {
   return bytes.toString('utf8', start);
 }
 
-/** A GET or HEAD never has a body in the fetch API, whatever the client sent. */
+/**
+ * A request declared a body with Content-Length (0 included: an empty body, not none) or chunked
+ * framing (RFC 9112 6.1); a GET or HEAD never has one in the fetch API, whatever the client sent.
+ */
 function hasBody(req: AppRequest<unknown>): boolean {
   const method = req.method;
-  return method !== 'GET' && method !== 'HEAD' && (req.head.contentLength > 0 || req.head.chunked);
+  return method !== 'GET' && method !== 'HEAD' && (req.head.contentLength >= 0 || req.head.chunked);
 }
 
 /** The fetch spec normalizes only these six methods to upper case (Fetch 2.2.1). */

@@ -29,6 +29,11 @@ export class LightResponse {
     return typeof value === 'object' && value !== null && (#body in value || value instanceof NativeResponse);
   }
 
+  /** A light Response itself (instanceof also accepts undici's). */
+  static isLight(value: unknown): value is LightResponse {
+    return typeof value === 'object' && value !== null && #body in value;
+  }
+
   constructor(body?: BodyInit | null, init?: ResponseInit) {
     const status = init?.status;
     this.#status = status === undefined ? 200 : status;
