@@ -34,9 +34,9 @@ export function sendWebResponse(req: Request<unknown>, res: Response, web: globa
     const whole = web._wholeBody();
     if (whole !== undefined) {
       res.status(web.status);
-      const source = web._headerSource();
-      if (source.built !== null) copyHeaders(res, source.built);
-      else copyHeaderInit(res, source.init, source.defaultType);
+      const built = web._builtHeaders();
+      if (built !== null) copyHeaders(res, built);
+      else copyHeaderInit(res, web._initHeaders(), web._defaultType());
       return sendWhole(res, whole);
     }
   }
@@ -107,7 +107,7 @@ function copyHeaders(res: Response, headers: Headers): void {
 /** Headers as the handler passed them to the Response, read without building a Headers object. */
 function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Headers>[0], defaultType: string | null): void {
   if (init === undefined || init === null) {
-    if (defaultType !== null) res.setHeader('Content-Type', defaultType);
+    if (defaultType !== null) res._defaultContentType(defaultType);
     return;
   }
   if (init instanceof Headers || typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
@@ -117,17 +117,22 @@ function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Header
     copyHeaders(res, headers);
     return;
   }
+  // A record (what Hono's c.json() and c.html() pass): its keys are distinct, so each is appended
+  // to the fresh response with the engine's validation; only names of a length that may be
+  // special are lower-cased.
   const record = init as Record<string, string>;
   let typed = defaultType === null;
   for (const name in record) {
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
-    if (lower === 'content-type') typed = true;
     const value = trimWhitespace(String(record[name]));
-    if (lower === 'set-cookie') res.appendHeader(name, value);
-    else res.setHeader(name, value);
+    const length = name.length;
+    if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) continue;
+      if (lower === 'content-type') typed = true;
+    }
+    res.appendHeader(name, value);
   }
-  if (!typed) res.setHeader('Content-Type', defaultType!);
+  if (!typed) res._defaultContentType(defaultType!);
 }
 
 /** Headers drop leading and trailing HTTP whitespace from values (Fetch: normalize a header value). */

@@ -316,11 +316,16 @@ export function effectiveUrl(req: AppRequest<unknown>): string {
     return parseUrl(target, undefined);
   }
   const origin = originOf(req.head.host ?? 'localhost');
-  if (PLAIN_PATH.test(target) && !DOT_SEGMENT.test(target)) return origin + target;
+  if (PLAIN_PATH.test(target) && ((!target.includes('/.') && !target.includes('/%')) || !DOT_SEGMENT.test(target))) return origin + target;
   return parseUrl(target, `${origin}/`);
 }
 
+/** The last Host seen and its origin: clients send the same Host on every request of a connection. */
+let lastHost = '';
+let lastOrigin: string | null = null;
+
 function originOf(host: string): string {
+  if (host === lastHost && lastOrigin !== null) return lastOrigin;
   let origin = origins.get(host);
   if (origin === undefined) {
     try {
@@ -334,6 +339,8 @@ function originOf(host: string): string {
     origins.set(host, origin);
   }
   if (origin === null) throw new HttpError(400, 'ERR_INVALID_HOST', 'the Host header does not form a valid URL');
+  lastHost = host;
+  lastOrigin = origin;
   return origin;
 }
 

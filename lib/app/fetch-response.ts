@@ -111,9 +111,19 @@ export class LightResponse {
     return this.#native === null ? this.#body : undefined;
   }
 
-  /** The init's headers as given, unless the Headers were built (then they hold every change). */
-  _headerSource(): { built: Headers | null; init: HeadersInit | undefined; defaultType: string | null } {
-    return { built: this.#headers, init: this.#init?.headers, defaultType: defaultContentType(this.#body) };
+  /** The Headers, if anything built them: they then hold every change. */
+  _builtHeaders(): Headers | null {
+    return this.#headers;
+  }
+
+  /** The init's headers as the handler gave them. */
+  _initHeaders(): HeadersInit | undefined {
+    return this.#init?.headers;
+  }
+
+  /** The Content-Type the body implies, for when the headers name none. */
+  _defaultType(): string | null {
+    return defaultContentType(this.#body);
   }
 
   [TO_NATIVE](): globalThis.Response {
