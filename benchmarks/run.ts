@@ -296,16 +296,16 @@ if (honoResults.length > 0) {
   md += '\n## Hono: linger\'s serve() against @hono/node-server and linger\'s native API\n\n';
   md += 'One Hono app (benchmarks/servers/hono-app.ts: `c.text()` on `/`, `c.json()` with a route parameter on `/users/:id`) on linger\'s `serve({ fetch })` and on `@hono/node-server` (node:http underneath, its defaults), and the same two routes on linger\'s native API; same rounds, same pinning. ';
   md += `Targets: Hono on linger at least ${HONO_TARGETS.keepAlive}x Hono on @hono/node-server with keep-alive and ${HONO_TARGETS.pipelined}x pipelined, and at least ${HONO_TARGETS.native}x linger native on the same route.\n\n`;
-  md += '| case | Hono on linger | Hono on node-server | linger native | linger / node-server | target | linger / native | target | CPU µs/req: Hono on linger | Hono on node-server | linger native |\n|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|\n';
+  md += '| case | Hono on linger | Hono on node-server | linger native | linger / node-server | target | linger / native | target | CPU µs/req: Hono on linger / node-server / native | CPU ratio: node-server / linger | CPU ratio: native / linger |\n|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|\n';
   for (const r of honoResults) {
     const m = r.median;
     const c = r.cpuPerRequest;
     const vsNode = m['hono on linger'] / m['hono on node-server'];
     const vsNative = m['hono on linger'] / m['linger native'];
     const nodeTarget = r.pipelined ? HONO_TARGETS.pipelined : HONO_TARGETS.keepAlive;
-    md += `| ${r.title} | ${m['hono on linger'].toFixed(0)} | ${m['hono on node-server'].toFixed(0)} | ${m['linger native'].toFixed(0)} | ${vsNode.toFixed(2)} | ≥ ${nodeTarget}: ${vsNode >= nodeTarget ? 'met' : '**not met**'} | ${vsNative.toFixed(3)} | ≥ ${HONO_TARGETS.native}: ${vsNative >= HONO_TARGETS.native ? 'met' : '**not met**'} | ${c['hono on linger'].toFixed(2)} | ${c['hono on node-server'].toFixed(2)} | ${c['linger native'].toFixed(2)} |\n`;
+    md += `| ${r.title} | ${m['hono on linger'].toFixed(0)} | ${m['hono on node-server'].toFixed(0)} | ${m['linger native'].toFixed(0)} | ${vsNode.toFixed(2)} | ≥ ${nodeTarget}: ${vsNode >= nodeTarget ? 'met' : '**not met**'} | ${vsNative.toFixed(3)} | ≥ ${HONO_TARGETS.native}: ${vsNative >= HONO_TARGETS.native ? 'met' : '**not met**'} | ${c['hono on linger'].toFixed(2)} / ${c['hono on node-server'].toFixed(2)} / ${c['linger native'].toFixed(2)} | ${ratio(c['hono on node-server'], c['hono on linger'])} | ${ratio(c['linger native'], c['hono on linger'])} |\n`;
   }
-  md += '\nCPU per request is the steadier figure on a shared machine: "CPU µs/req" of node-server over linger is the cost ratio of the servers alone, whatever capped throughput.\n';
+  md += '\nThroughput ratios carry whatever else the machine was doing during each round; the CPU-time ratios (server CPU per request from /proc) are the cost of the servers alone, whatever capped throughput.\n';
 }
 md += '\nRounds (requests/s), in measurement order:\n\n';
 for (const r of results) {

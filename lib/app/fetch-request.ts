@@ -139,16 +139,15 @@ export class LazyWebRequest {
   }
 
   get body(): ReadableStream<Uint8Array> | null {
-    // Once a stream was handed out it stays the body, also after the real Request was built.
-    if (this.#stream !== null) return this.#stream;
+    // Once the real Request exists it owns the body (after clone() its stream is a tee branch).
     if (this.#native !== null) return this.#native.body;
     if (!hasBody(this.#req)) return null;
-    return (this.#stream = this.#bodyStream());
+    return (this.#stream ??= this.#bodyStream());
   }
 
   get bodyUsed(): boolean {
-    if (this.#consumed || this.#streamPulled) return true;
-    return this.#stream === null && this.#native !== null && this.#native.bodyUsed;
+    if (this.#native !== null) return this.#native.bodyUsed;
+    return this.#consumed || this.#streamPulled;
   }
 
   text(): Promise<string> {
@@ -170,13 +169,13 @@ export class LazyWebRequest {
 
   /**
    * Reads the whole body straight from linger's request (subject to bodyLimit) unless the real
-   * Request exists or the stream was read from: then the web semantics decide, through undici.
+   * Request exists (then it answers) or the body was read another way (then it is unusable).
    */
   #read<T>(convert: (bytes: Buffer) => T, method: 'text' | 'json' | 'arrayBuffer' | 'bytes'): Promise<T> {
+    if (this.#native !== null) return (this.#native as unknown as Record<string, () => Promise<T>>)[method]!();
     if (this.#consumed || this.#streamPulled || this.#stream?.locked === true) {
       return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     }
-    if (this.#native !== null) return (this.#native as unknown as Record<string, () => Promise<T>>)[method]!();
     this.#consumed = true;
     if (!hasBody(this.#req)) return tryConvert(convert, EMPTY);
     return this.#req.buffer().then(convert);

@@ -38,6 +38,7 @@ t.test('the request is a real Request: instanceof, url, method, headers, body re
       seen['bodyUsedBefore'] = request.bodyUsed;
       const copy = request.clone();
       seen['cloneText'] = await copy.text();
+      seen['originalAfterClone'] = await request.clone().text();
       const rebuilt = new NativeRequest(request, { headers: { 'x-rebuilt': 'yes' } });
       seen['rebuilt'] = [rebuilt.url, rebuilt.method, rebuilt.headers.get('x-rebuilt'), await rebuilt.text()];
       seen['bodyUsedAfter'] = request.bodyUsed;
@@ -91,6 +92,7 @@ t.test('the request is a real Request: instanceof, url, method, headers, body re
     signal: true,
     bodyUsedBefore: false,
     cloneText: 'the body',
+    originalAfterClone: 'the body',
     rebuilt: ['http://example.com:8080/inspect?x=1', 'POST', 'yes', 'the body'],
     bodyUsedAfter: true,
   });
