@@ -51,7 +51,8 @@ export class LightResponse {
     // Checks undici would make, made by undici so the error is the one users know.
     if (status !== undefined && (!Number.isInteger(status) || status < 200 || status > 599)) this.#native = new NativeResponse(body, init);
     else if (this.#body !== null && NULL_BODY_STATUS.has(this.#status)) this.#native = new NativeResponse(body, init);
-    else if (init?.statusText !== undefined) this.#native = new NativeResponse(body, init);
+    // A Response passed as init (Hono's HEAD answer) has statusText '': nothing for undici to check.
+    else if (init?.statusText !== undefined && init.statusText !== '') this.#native = new NativeResponse(body, init);
   }
 
   static json(data: unknown, init?: ResponseInit): globalThis.Response {
