@@ -55,7 +55,7 @@ export function sendWebResponse(req: Request<unknown>, res: Response, web: globa
     if (body.length !== null) return web.arrayBuffer().then((bytes) => sendWhole(res, bytes));
   }
   if (req.method === 'HEAD') {
-    res.end();
+    sendWhole(res, null);
     return web.body.cancel();
   }
   const framing = web.headers.get('transfer-encoding');
