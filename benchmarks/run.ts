@@ -1,4 +1,5 @@
-// `npm run bench`: linger against node:http, fastify and the raw-socket ceiling, in one run. Servers
+// `npm run bench`: linger against node:http, fastify and the raw-socket ceiling, and a Hono app on
+// linger's serve() against @hono/node-server and linger's native API, in one run. Servers
 // pinned to core 0, wrk to core 1, a warm-up per server, rounds interleaved, medians as ratios.
 // Writes benchmarks/RESULTS.md, benchmarks/results.svg and benchmarks/results.json.
 // Env: ROUNDS (3), DURATION seconds per round (4), WARMUP seconds (2), CASES (comma-separated names).
@@ -39,6 +40,25 @@ const CASES: Case[] = [
   { id: 'json', title: 'JSON POST echo', path: '/echo', connections: 50, post: true, ceiling: 'json' },
   { id: 'router', title: 'router, 50 routes with params', path: '/r37/12345', connections: 50, ceiling: 'router' },
 ];
+
+/**
+ * The Hono cases: one Hono app (servers/hono-app.ts) on linger's serve() and on @hono/node-server,
+ * and the same routes on linger's native API. Targets from issue 12, as ratios in one run.
+ */
+const HONO_CASES: Case[] = [
+  { id: 'hono-hello-c50', title: 'Hono hello, keep-alive 50 connections', path: '/', connections: 50, ceiling: 'hello' },
+  { id: 'hono-hello-p16', title: 'Hono hello, pipelined depth 16', path: '/', connections: 50, pipeline: 16, ceiling: 'hello' },
+  { id: 'hono-json-c50', title: 'Hono route with params, JSON, keep-alive 50 connections', path: '/users/12345', connections: 50, ceiling: 'hello' },
+  { id: 'hono-json-p16', title: 'Hono route with params, JSON, pipelined depth 16', path: '/users/12345', connections: 50, pipeline: 16, ceiling: 'hello' },
+];
+const HONO_SERVERS = [
+  { name: 'hono on linger', script: built('./servers/hono-linger.js'), env: {} },
+  { name: 'hono on node-server', script: built('./servers/hono-node.js'), env: {} },
+  { name: 'linger native', script: built('./servers/linger.js'), env: {} },
+] as const;
+type HonoServerName = (typeof HONO_SERVERS)[number]['name'];
+/** Hono on linger over Hono on @hono/node-server: at least 2x keep-alive, 5x pipelined; over native: 0.75x. */
+const HONO_TARGETS = { keepAlive: 2, pipelined: 5, native: 0.75 };
 
 const SERVERS = [
   { name: 'ceiling', script: built('./servers/ceiling.js'), env: {} },
@@ -175,6 +195,54 @@ for (const c of selected) {
   results.push({ id: c.id, title: c.title, rounds, median: med, cpuPerRequest: cpu, ...(c.target !== undefined ? { target: c.target } : {}) });
   console.log(`${c.title}: ${servers.map((s) => `${s.name} ${med[s.name].toFixed(0)}`).join(', ')}; linger/ceiling ${(med.linger / med.ceiling).toFixed(2)}, linger/node:http ${(med.linger / med['node:http']).toFixed(2)}`);
 }
+
+interface HonoResult {
+  id: string;
+  title: string;
+  pipelined: boolean;
+  rounds: Record<HonoServerName, number[]>;
+  median: Record<HonoServerName, number>;
+  cpuPerRequest: Record<HonoServerName, number>;
+}
+const honoSelected = process.env.CASES ? HONO_CASES.filter((c) => process.env.CASES!.split(',').includes(c.id)) : HONO_CASES;
+const honoResults: HonoResult[] = [];
+for (const c of honoSelected) {
+  const children: ChildProcess[] = [];
+  const ports = {} as Record<HonoServerName, number>;
+  const rounds = {} as Record<HonoServerName, number[]>;
+  const cpuRounds = {} as Record<HonoServerName, number[]>;
+  const pids = {} as Record<HonoServerName, number | undefined>;
+  try {
+    for (const s of HONO_SERVERS) {
+      ports[s.name] = port++;
+      rounds[s.name] = [];
+      cpuRounds[s.name] = [];
+      const child = await startServer(s.script, ports[s.name], c.ceiling, s.env);
+      children.push(child);
+      pids[s.name] = child.pid;
+      await wrk(c, ports[s.name], WARMUP);
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of HONO_SERVERS) {
+        const before = cpuMs(pids[s.name]);
+        const measured = await wrk(c, ports[s.name], DURATION);
+        const after = cpuMs(pids[s.name]);
+        rounds[s.name].push(measured.rps);
+        if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
+      }
+    }
+  } finally {
+    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  }
+  const med = {} as Record<HonoServerName, number>;
+  const cpu = {} as Record<HonoServerName, number>;
+  for (const s of HONO_SERVERS) {
+    med[s.name] = median(rounds[s.name]);
+    cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
+  }
+  honoResults.push({ id: c.id, title: c.title, pipelined: c.pipeline !== undefined, rounds, median: med, cpuPerRequest: cpu });
+  console.log(`${c.title}: ${HONO_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; hono linger/node-server ${(med['hono on linger'] / med['hono on node-server']).toFixed(2)}, hono linger/native ${(med['hono on linger'] / med['linger native']).toFixed(2)}`);
+}
 const elapsed = (Date.now() - started) / 1000;
 
 const machine = {
@@ -224,12 +292,30 @@ for (const r of results) {
   const c = r.cpuPerRequest;
   md += `| ${r.title} | ${c.ceiling.toFixed(2)} | ${c.linger.toFixed(2)} | ${c['node:http'].toFixed(2)} | ${c.fastify.toFixed(2)} | ${ratio(c.ceiling, c.linger)} |\n`;
 }
+if (honoResults.length > 0) {
+  md += '\n## Hono: linger\'s serve() against @hono/node-server and linger\'s native API\n\n';
+  md += 'One Hono app (benchmarks/servers/hono-app.ts: `c.text()` on `/`, `c.json()` with a route parameter on `/users/:id`) on linger\'s `serve({ fetch })` and on `@hono/node-server` (node:http underneath, its defaults), and the same two routes on linger\'s native API; same rounds, same pinning. ';
+  md += `Targets: Hono on linger at least ${HONO_TARGETS.keepAlive}x Hono on @hono/node-server with keep-alive and ${HONO_TARGETS.pipelined}x pipelined, and at least ${HONO_TARGETS.native}x linger native on the same route.\n\n`;
+  md += '| case | Hono on linger | Hono on node-server | linger native | linger / node-server | target | linger / native | target | CPU µs/req: Hono on linger / node-server / native | CPU ratio: node-server / linger | CPU ratio: native / linger |\n|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|\n';
+  for (const r of honoResults) {
+    const m = r.median;
+    const c = r.cpuPerRequest;
+    const vsNode = m['hono on linger'] / m['hono on node-server'];
+    const vsNative = m['hono on linger'] / m['linger native'];
+    const nodeTarget = r.pipelined ? HONO_TARGETS.pipelined : HONO_TARGETS.keepAlive;
+    md += `| ${r.title} | ${m['hono on linger'].toFixed(0)} | ${m['hono on node-server'].toFixed(0)} | ${m['linger native'].toFixed(0)} | ${vsNode.toFixed(2)} | ≥ ${nodeTarget}: ${vsNode >= nodeTarget ? 'met' : '**not met**'} | ${vsNative.toFixed(3)} | ≥ ${HONO_TARGETS.native}: ${vsNative >= HONO_TARGETS.native ? 'met' : '**not met**'} | ${c['hono on linger'].toFixed(2)} / ${c['hono on node-server'].toFixed(2)} / ${c['linger native'].toFixed(2)} | ${ratio(c['hono on node-server'], c['hono on linger'])} | ${ratio(c['linger native'], c['hono on linger'])} |\n`;
+  }
+  md += '\nThroughput ratios carry whatever else the machine was doing during each round; the CPU-time ratios (server CPU per request from /proc) are the cost of the servers alone, whatever capped throughput.\n';
+}
 md += '\nRounds (requests/s), in measurement order:\n\n';
 for (const r of results) {
   const names = Object.keys(r.rounds) as ServerName[];
   md += `- ${r.title}: ${names.map((name) => `${name} ${r.rounds[name]!.map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
 }
+for (const r of honoResults) {
+  md += `- ${r.title}: ${HONO_SERVERS.map((s) => `${s.name} ${r.rounds[s.name].map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
+}
 writeFileSync(source('RESULTS.md'), md);
 writeFileSync(source('results.svg'), renderChart(results.map((r) => ({ title: r.title, values: SERVERS.map((s) => ({ name: s.name, value: r.median[s.name] })) }))));
-writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results }, null, 2)}\n`);
+writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results, hono: honoResults }, null, 2)}\n`);
 console.log(`wrote benchmarks/RESULTS.md, results.svg, results.json in ${elapsed.toFixed(0)} s`);

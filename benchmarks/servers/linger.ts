@@ -11,6 +11,8 @@ app.get('/', () => HELLO);
 app.get('/64k', () => BIG);
 app.post('/echo', async (req) => req.json());
 for (let i = 0; i < ROUTE_COUNT; i++) app.get(`/r${i}/:id`, (req) => ({ route: i, id: req.params.id }));
+// The routes of servers/hono-app.ts, on the native API: the Hono cases' baseline.
+app.get('/users/:id', (req) => ({ id: req.params.id, name: 'linger' }));
 await app.listen({ port: port(), host: '127.0.0.1', backlog: 4096 });
 console.log('ready');
 process.once('SIGTERM', () => void app.close({ timeout: 1000 }).then(() => process.exit(0)));

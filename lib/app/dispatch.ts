@@ -8,6 +8,7 @@ import type { Request } from './request.js';
 import type { Body, Response } from './response.js';
 import { sendWebResponse, toWebRequest } from './fetch-adapter.js';
 import { UsageError } from '../http1/protocol-error.js';
+import { OriginalResponse } from './fetch-response.js';
 
 export type Handler<Params = Record<string, string>> = (req: Request<Params>, res: Response) => Body | void | Promise<Body | void>;
 
@@ -374,7 +375,7 @@ export interface FetchContext {
   outgoing: Response;
 }
 
-/** Runs a fetch handler for one request: its Response, streamed with backpressure, is the answer. */
+/** Runs a fetch handler for one request: its Response, sent whole or streamed with backpressure, is the answer. */
 export function dispatchFetch(handler: FetchHandler, hooks: Hooks, req: Request, res: Response): void {
   req.bodyLimit = hooks.bodyLimit;
   let result: globalThis.Response | Promise<globalThis.Response>;
@@ -384,10 +385,21 @@ export function dispatchFetch(handler: FetchHandler, hooks: Hooks, req: Request,
     fail(hooks, req, res, err);
     return;
   }
-  Promise.resolve(result).then((web) => {
-    if (!(web instanceof globalThis.Response)) throw new TypeError('the fetch handler did not return a Response');
-    return sendWebResponse(req, res, web);
-  }).catch((err: unknown) => fail(hooks, req, res, err));
+  if (isThenable(result)) {
+    result.then((web) => sendFetchResult(hooks, req, res, web), (err: unknown) => fail(hooks, req, res, err));
+  } else {
+    sendFetchResult(hooks, req, res, result);
+  }
+}
+
+function sendFetchResult(hooks: Hooks, req: Request, res: Response, web: unknown): void {
+  try {
+    if (!(web instanceof OriginalResponse)) throw new TypeError('the fetch handler did not return a Response');
+    const sending = sendWebResponse(req, res, web);
+    if (sending !== undefined) sending.catch((err: unknown) => fail(hooks, req, res, err));
+  } catch (err) {
+    fail(hooks, req, res, err);
+  }
 }
 
 function resetResponse(res: Response): void {

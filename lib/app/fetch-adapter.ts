@@ -1,93 +1,184 @@
-// Translation between linger's request/response and the web-standard Request/Response of fetch
-// handlers (Hono and friends): the body flows both ways as a stream, with backpressure.
+// Sends a fetch handler's web-standard Response on linger's response: a body known whole (string,
+// bytes, Blob, form data, JSON) in the same turn with Content-Length and no stream reader; a
+// streamed body chunk by chunk with backpressure.
 
 import type { Request } from './request.js';
 import type { Response } from './response.js';
+import { LazyWebRequest, effectiveUrl } from './fetch-request.js';
+import { LightResponse, UNDICI_STATE, type WholeBody } from './fetch-response.js';
 
 /** Hop-by-hop fields (RFC 9110 7.6.1) are the connection's business; the engine writes its own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
+/** The Request a fetch handler receives; nothing but its URL is computed before the handler asks. */
 export function toWebRequest(req: Request<unknown>): globalThis.Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    // Undici's Headers rejects what RFC 9110 allows in some edge cases; the parser already vetted
-    // every byte, so a rejection here would only concern a field the handler cannot use anyway.
-    try {
-      headers.append(raw[i]!, raw[i + 1]!);
-    } catch {
-      continue;
-    }
-  }
-  const method = req.method;
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: req.signal };
-  if (method !== 'GET' && method !== 'HEAD' && (req.head.contentLength > 0 || req.head.chunked)) {
-    init.body = bodyStream(req);
-    // Required by the fetch spec for a streamed request body: the response may start before it ends.
-    init.duplex = 'half';
-  }
-  return new globalThis.Request(absoluteUrl(req), init);
+  return new LazyWebRequest(req, effectiveUrl(req)) as unknown as globalThis.Request;
 }
 
-/** The request body as a pull-based stream: each pull is one read(), so a slow handler slows the client. */
-function bodyStream(req: Request<unknown>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const chunk = await req.read();
-      if (chunk === null) controller.close();
-      else controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    },
-  }, { highWaterMark: 0 });
+interface UndiciBody {
+  stream: ReadableStream<Uint8Array>;
+  source: unknown;
+  length: number | null;
 }
 
-function absoluteUrl(req: Request<unknown>): string {
-  const target = req.url;
-  if (target.charCodeAt(0) !== 47 /* / */ && target !== '*') return target;
-  // RFC 9112 3.3: the effective URI of an origin-form request is built from Host.
-  const host = req.head.host ?? 'localhost';
-  return `http://${host}${target === '*' ? '/' : target}`;
-}
-
-/** Sends a web Response: status, headers (Set-Cookie kept apart), and the body with backpressure. */
-export async function sendWebResponse(req: Request<unknown>, res: Response, web: globalThis.Response): Promise<void> {
+/**
+ * Sends a web Response: status, headers (Set-Cookie kept apart), and the body. Returns undefined
+ * when the response was sent whole within this call; a promise while a body is still being read.
+ */
+export function sendWebResponse(req: Request<unknown>, res: Response, web: globalThis.Response): Promise<void> | undefined {
   if (res.finished || res._preempted) {
-    await web.body?.cancel();
-    return;
+    if (!web.bodyUsed) void web.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (LightResponse.isLight(web)) {
+    const whole = web._wholeBody();
+    if (whole !== undefined) {
+      res.status(web.status);
+      const built = web._builtHeaders();
+      if (built !== null) copyHeaders(res, built);
+      else copyHeaderInit(res, web._initHeaders(), web._defaultType());
+      return sendWhole(res, whole);
+    }
   }
   res.status(web.status);
   if (web.statusText !== '') res.statusMessage = web.statusText;
-  web.headers.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || name === 'set-cookie') return;
-    res.setHeader(name, value);
-  });
-  for (const cookie of web.headers.getSetCookie()) res.appendHeader('Set-Cookie', cookie);
-  const body = web.body;
-  if (body === null || req.method === 'HEAD') {
-    if (body !== null) await body.cancel();
+  copyHeaders(res, web.headers);
+  const body = UNDICI_STATE === undefined ? undefined : (web as unknown as Record<symbol, { body: UndiciBody | null } | undefined>)[UNDICI_STATE]?.body;
+  if (web.body === null) return sendWhole(res, null);
+  if (body !== undefined && body !== null && !web.bodyUsed && !body.stream.locked) {
+    const source = body.source;
+    if (typeof source === 'string' || source instanceof Blob) return sendWhole(res, source);
+    // undici's byte stream transfers the buffer it reads, so bytes read through a clone are detached
+    // (length 0): then only the stream still holds them.
+    if (source instanceof Uint8Array && source.byteLength === body.length) return sendWhole(res, source);
+    // A body of known length (FormData's multipart encoding): undici writes it, we take it whole.
+    if (body.length !== null) return web.arrayBuffer().then((bytes) => sendWhole(res, bytes));
+  }
+  if (req.method === 'HEAD') {
+    sendWhole(res, null);
+    return web.body.cancel();
+  }
+  const framing = web.headers.get('transfer-encoding');
+  return streamBody(req, res, web.body, framing !== null && /chunked/i.test(framing));
+}
+
+function sendWhole(res: Response, body: WholeBody | null): Promise<void> | undefined {
+  if (body === null) {
+    // A HEAD answered without a body (Hono strips it) must not claim its GET is empty: no
+    // Content-Length unless the handler gave one (RFC 9110 9.3.2).
+    if (res.request.method === 'HEAD' && !res.hasHeader('Content-Length')) res.flushHeaders();
     res.end();
+    return undefined;
+  }
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    res.end(body);
+    return undefined;
+  }
+  if (body instanceof ArrayBuffer) {
+    res.end(Buffer.from(body));
+    return undefined;
+  }
+  if (body instanceof URLSearchParams) {
+    res.end(body.toString());
+    return undefined;
+  }
+  if (body instanceof Blob) {
+    // Blob bytes are only readable asynchronously; no reader and no timer either way.
+    return body.arrayBuffer().then((bytes) => {
+      if (!res.finished && !res._preempted) res.end(Buffer.from(bytes));
+    });
+  }
+  // Any other ArrayBufferView (DataView, a typed array over a SharedArrayBuffer).
+  const view = body as ArrayBufferView;
+  res.end(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
+  return undefined;
+}
+
+function copyHeaders(res: Response, headers: Headers): void {
+  let cookies = false;
+  headers.forEach((value, name) => {
+    if (name === 'set-cookie') cookies = true;
+    else if (!HOP_BY_HOP.has(name)) res.setHeader(name, value);
+  });
+  // Each Set-Cookie its own field (RFC 6265 3): joining them with commas breaks Expires dates.
+  if (cookies) for (const cookie of headers.getSetCookie()) res.appendHeader('Set-Cookie', cookie);
+}
+
+/** Headers as the handler passed them to the Response, read without building a Headers object. */
+function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Headers>[0], defaultType: string | null): void {
+  if (init === undefined || init === null) {
+    if (defaultType !== null) res._defaultContentType(defaultType);
     return;
   }
+  if (init instanceof Headers || typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    // Headers and lists of pairs: undici's Headers does the validation and the joining of repeats.
+    const headers = new Headers(init);
+    if (defaultType !== null && !headers.has('content-type')) headers.set('content-type', defaultType);
+    copyHeaders(res, headers);
+    return;
+  }
+  // A record (what Hono's c.json() and c.html() pass): its keys are distinct, so each is appended
+  // to the fresh response with the engine's validation; only names of a length that may be
+  // special are lower-cased.
+  const record = init as Record<string, string>;
+  let typed = defaultType === null;
+  for (const name in record) {
+    const value = trimWhitespace(String(record[name]));
+    const length = name.length;
+    if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) continue;
+      if (lower === 'content-type') typed = true;
+    }
+    res.appendHeader(name, value);
+  }
+  if (!typed) res._defaultContentType(defaultType!);
+}
+
+/** Headers drop leading and trailing HTTP whitespace from values (Fetch: normalize a header value). */
+function trimWhitespace(value: string): string {
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  if (first !== 32 && first !== 9 && first !== 10 && first !== 13 && last !== 32 && last !== 9 && last !== 10 && last !== 13) return value;
+  return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+}
+
+/**
+ * A body still being produced: each chunk goes out as it comes, the socket's backpressure respected.
+ * A stream that has nothing yet gets its head sent at once (an SSE client sees the response open);
+ * one that is whole within the turn still leaves in one write with a Content-Length, unless the
+ * handler declared Transfer-Encoding: chunked.
+ */
+async function streamBody(req: Request<unknown>, res: Response, body: ReadableStream<Uint8Array>, declaredChunked: boolean): Promise<void> {
   const reader = body.getReader();
   try {
-    const first = await reader.read();
-    if (first.done) {
-      res.end();
-      return;
-    }
-    // A body that was whole from the start (a string, JSON) ends within the same turn: then one
-    // write with a Content-Length. A body still producing (SSE) goes out chunk by chunk at once.
-    const pending = reader.read();
-    const second = await Promise.race([pending, nextTurn()]);
-    if (second !== NOT_YET && second.done) {
-      if (!res._preempted && !res.finished) res.end(first.value);
-      return;
+    let pending = reader.read();
+    if (!declaredChunked) {
+      const first = await settledNow(pending);
+      if (first !== NOT_YET) {
+        if (first.done) {
+          if (!res._preempted && !res.finished) res.end();
+          return;
+        }
+        pending = reader.read();
+        const second = await Promise.race([pending, nextTurn()]);
+        if (second !== NOT_YET && second.done) {
+          if (!res._preempted && !res.finished) res.end(first.value);
+          return;
+        }
+        if (res._preempted || res.finished) {
+          await reader.cancel();
+          return;
+        }
+        if (!res.write(first.value)) await res.drained();
+      }
     }
     if (res._preempted || res.finished) {
       await reader.cancel();
       return;
     }
-    if (!res.write(first.value)) await res.drained();
-    for (let step = second === NOT_YET ? await pending : second; !step.done; step = await reader.read()) {
+    if (!res.headersSent) res.flushHeaders();
+    for (let step = await pending; !step.done; step = await reader.read()) {
       if (res._preempted || res.finished || req.signal.aborted) {
         await reader.cancel();
         return;
@@ -101,7 +192,12 @@ export async function sendWebResponse(req: Request<unknown>, res: Response, web:
   }
 }
 
-const NOT_YET = Symbol('not yet');
+const NOT_YET: unique symbol = Symbol('not yet');
+
+/** The read if it is already settled (a chunk that was enqueued resolves within a few microtasks), else NOT_YET. */
+function settledNow<T>(read: Promise<T>): Promise<T | typeof NOT_YET> {
+  return Promise.race([read, Promise.resolve().then(() => Promise.resolve()).then((): typeof NOT_YET => NOT_YET)]);
+}
 
 function nextTurn(): Promise<typeof NOT_YET> {
   return new Promise((resolve) => setImmediate(resolve, NOT_YET));

@@ -1,7 +1,8 @@
 // serve(): runs a web-standard fetch handler (`(Request) => Response`, a Hono app's fetch) on the
 // engine, with the same connection lifecycle, hooks and error answers as createServer() apps.
 
-import { Server } from '../server.js';
+import { Server, type CloseOptions, type CloseResult } from '../server.js';
+import { installLightResponse } from './fetch-response.js';
 import { checkOptionKeys, SERVER_OPTION_KEYS, type ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
@@ -17,6 +18,12 @@ export interface FetchServerOptions extends ServerOptions {
   bodyLimit?: number;
   /** As for createServer(): true (default) logs each 5xx, timeout and late error to stderr; a function gets them; false: none. */
   logErrors?: boolean | ErrorLog;
+  /**
+   * Replace the global `Response` with linger's light one (a real Response for every use, see
+   * README) while this server runs, so bodies built by frameworks are sent without a stream.
+   * Default true.
+   */
+  overrideGlobalObjects?: boolean;
 }
 
 export interface ServeOptions extends FetchServerOptions {
@@ -43,8 +50,26 @@ export class FetchServer extends Server {
       bodyLimit: checkBodyLimit(options.bodyLimit ?? DEFAULT_BODY_LIMIT, 'bodyLimit'),
       log: errorLogOf(options.logErrors, 'logErrors'),
     };
+    const overrideGlobalObjects = options.overrideGlobalObjects;
+    if (overrideGlobalObjects !== undefined && typeof overrideGlobalObjects !== 'boolean') {
+      throw new UsageError('ERR_INVALID_OPTION', `overrideGlobalObjects must be a boolean, got ${String(overrideGlobalObjects)}`);
+    }
     super(options, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response), FETCH_OPTION_KEYS);
     this.hooks = hooks;
+    this.restoreGlobals = overrideGlobalObjects === false ? null : installLightResponse();
+  }
+
+  private restoreGlobals: (() => void) | null;
+
+  /** Also gives the global Response back once the last server that replaced it has closed. */
+  override close(options?: CloseOptions): Promise<CloseResult> {
+    const closing = super.close(options);
+    const restore = this.restoreGlobals;
+    if (restore !== null) {
+      this.restoreGlobals = null;
+      closing.then(restore, restore);
+    }
+    return closing;
   }
 
   override createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): Request {
