@@ -44,6 +44,8 @@ export interface ServerStats {
     lingering: number;
     /** Sockets refused over maxConnections (a 503, then a short lingering close) still open; counted in open. */
     refusing: number;
+    /** Idle connections closed at maxConnections to admit new ones, still closing or lingering; counted in open, not against the limit. */
+    reclaiming: number;
     /** Sockets handed to another protocol (WebSocket) that are still open. */
     upgraded: number;
     accepted: number;
