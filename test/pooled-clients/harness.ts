@@ -4,6 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,8 +137,7 @@ export async function runScenario(scenario: Scenario, command: (mode: Mode, url:
 }
 
 /** The scenario's Keep-Alive header, read with one plain request (not counted in the client's tally). */
-async function probeKeepAlive(port: number): Promise<string | undefined> {
-  const { connect } = await import('node:net');
+function probeKeepAlive(port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nHost: probe\r\nConnection: keep-alive\r\n\r\n'));
     let text = '';
