@@ -31,6 +31,8 @@ export interface ConnectionCounts {
   lingering: number;
   /** Sockets refused over maxConnections (a 503, then a short lingering close) still open; counted in open. */
   refusing: number;
+  /** Idle connections closed at maxConnections to admit new ones, still closing or lingering; counted in open, not against the limit. */
+  reclaiming: number;
 }
 
 export class ConnectionRegistry implements ConnectionHost {
@@ -45,6 +47,8 @@ export class ConnectionRegistry implements ConnectionHost {
   closedDuringShutdown = 0;
   forcedAtShutdown = 0;
   rejected = 0;
+  /** Connections reclaimed at maxConnections that have not closed yet: they no longer count against it. */
+  reclaiming = 0;
   private readonly connections = new Set<Connection>();
   private readonly refused = new Set<LingeringClose>();
   private onEmpty: (() => void) | null = null;
@@ -67,7 +71,7 @@ export class ConnectionRegistry implements ConnectionHost {
 
   accept(socket: Socket): void {
     const o = this.config;
-    if (this.shuttingDown || (o.maxConnections > 0 && this.connections.size >= o.maxConnections)) {
+    if (this.shuttingDown || (o.maxConnections > 0 && this.connections.size - this.reclaiming >= o.maxConnections && !this.reclaimIdle())) {
       this.rejected++;
       const refusal = refuse(socket, this, (reason, outcome) => {
         this.refused.delete(refusal);
@@ -84,8 +88,31 @@ export class ConnectionRegistry implements ConnectionHost {
     }
   }
 
+  /**
+   * At maxConnections: closes the longest-idle connection that has been idle at least idleReapGuard
+   * (nginx's reusable connections, with keepalive_min_timeout), so a new one is admitted instead of
+   * refused. Busy connections are never chosen. The reclaimed one stops counting against the limit
+   * but stays registered until its lingering close ends; at most maxConnections of them at once,
+   * so a server holds at most twice maxConnections sockets. A scan, paid only at the limit.
+   */
+  private reclaimIdle(): boolean {
+    if (this.reclaiming >= this.config.maxConnections) return false;
+    const sweeper = this.sweeper;
+    // idleSince comes from the cached clock, up to one tick old: one tick more keeps the guard whole.
+    const idleBefore = sweeper.clock() - this.config.idleReapGuard - sweeper.tickMs;
+    let oldest: Connection | null = null;
+    for (const connection of this.connections) {
+      if (connection.reclaimableSince(idleBefore) && (oldest === null || connection.idleSince < oldest.idleSince)) oldest = connection;
+    }
+    if (oldest === null) return false;
+    this.reclaiming++;
+    oldest.reclaim();
+    return true;
+  }
+
   connectionClosed(connection: Connection, reason: CloseReason, lingerOutcome: LingerOutcome | null): void {
     this.connections.delete(connection);
+    if (connection.reclaimed) this.reclaiming--;
     this.counted(reason, lingerOutcome);
     if (connectionCloseChannel.hasSubscribers) {
       connectionCloseChannel.publish({ reason, lingerOutcome, requests: connection.requestCount, remoteAddress: connection.remoteAddress });
@@ -104,6 +131,7 @@ export class ConnectionRegistry implements ConnectionHost {
 
   connectionUpgraded(connection: Connection): void {
     this.connections.delete(connection);
+    if (connection.reclaimed) this.reclaiming--;
     this.counters.upgrades++;
     this.checkEmpty();
   }
@@ -139,7 +167,7 @@ export class ConnectionRegistry implements ConnectionHost {
   }
 
   counts(): ConnectionCounts {
-    const counts: ConnectionCounts = { open: this.size, idle: 0, active: 0, closing: 0, lingering: 0, refusing: this.refused.size };
+    const counts: ConnectionCounts = { open: this.size, idle: 0, active: 0, closing: 0, lingering: 0, refusing: this.refused.size, reclaiming: this.reclaiming };
     for (const connection of this.connections) {
       const phase = connection.phase;
       if (phase === 'idle') counts.idle++;

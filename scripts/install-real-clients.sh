@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite drives (wrk, ab, curl, Chromium for the browser test,
-# nginx and HAProxy as reverse proxies) from Debian packages.
+# nginx and HAProxy as reverse proxies, and the pooled clients of test/pooled-clients: Go's
+# net/http, Apache HttpClient 4.5 compiled with javac, Python's urllib3) from Debian packages.
+# undici, the other pooled client, is an npm devDependency.
 # Idempotent; without root or apt it says what is missing and leaves the decision to the tests.
 set -u
 need=()
@@ -10,8 +12,13 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+[ -f /usr/share/java/httpclient.jar ] || need+=(libhttpclient-java)
+# Debian's python3, not a pyenv one that may come first on PATH: the module lives in Debian's.
+/usr/bin/python3 -c 'import urllib3' >/dev/null 2>&1 || need+=(python3-urllib3)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "real peers present: wrk, ab, curl, chromium, nginx, haproxy"
+  echo "real peers present: wrk, ab, curl, chromium, nginx, haproxy, go, javac, httpclient, urllib3"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -47,18 +47,28 @@ export interface ConnectionHost {
   connectionUpgraded(connection: object): void;
 }
 
-/** "Connection: keep-alive\r\nKeep-Alive: timeout=T, max=M\r\n" by requests left, built once per server. */
+/**
+ * "Connection: keep-alive\r\nKeep-Alive: timeout=T, max=M\r\n" by requests left, built once per
+ * server. Without a safe T (options.ts) the parameter is left out; with neither, so is the header.
+ */
 export class KeepAliveLines {
-  private readonly prefix: string;
+  private readonly timeout: string;
+  private readonly unlimited: string;
   private readonly lines: string[] = [];
 
-  constructor(advertisedTimeout: number) {
-    this.prefix = `Connection: keep-alive\r\nKeep-Alive: timeout=${advertisedTimeout}`;
+  constructor(advertisedTimeout: number | null) {
+    this.timeout = advertisedTimeout === null ? '' : `timeout=${advertisedTimeout}`;
+    this.unlimited = advertisedTimeout === null ? 'Connection: keep-alive\r\n' : `Connection: keep-alive\r\nKeep-Alive: ${this.timeout}\r\n`;
   }
 
   /** `left` < 0: no request limit, so no max. Cached up to nginx's keepalive_requests order of magnitude. */
   get(left: number): string {
-    if (left > 4096) return `${this.prefix}, max=${left}\r\n`;
-    return (this.lines[left + 1] ??= left < 0 ? `${this.prefix}\r\n` : `${this.prefix}, max=${left}\r\n`);
+    if (left < 0) return this.unlimited;
+    if (left > 4096) return this.limited(left);
+    return (this.lines[left] ??= this.limited(left));
+  }
+
+  private limited(left: number): string {
+    return `Connection: keep-alive\r\nKeep-Alive: ${this.timeout === '' ? '' : `${this.timeout}, `}max=${left}\r\n`;
   }
 }

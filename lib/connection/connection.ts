@@ -44,6 +44,8 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
   /** The close path once it has started; it owns the socket's events from then on. */
   private closer: LingeringClose | null = null;
   idleSince: number;
+  /** Chosen to be closed at maxConnections so another connection could be admitted (the registry's mark). */
+  reclaimed = false;
   /** An idle close was decided and waits for the poll phase; input read first calls it off. */
   private idleClose: CloseReason | null = null;
   private readonly upgrade = new UpgradeHandOver();
@@ -98,8 +100,13 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
   onData(chunk: Buffer): void {
     const now = this.host.sweeper.now;
     this.input.receivedAny = true;
-    // Input already received is served before any idle close: a close decided without it is off.
-    this.idleClose = null;
+    // Input already received is served before any idle close: a close decided without it is off,
+    // except that a connection reclaimed for another still closes, after answering it.
+    const idleClose = this.idleClose;
+    if (idleClose !== null) {
+      this.idleClose = null;
+      if (idleClose === 'idle-reclaimed') this.pendingClose ??= idleClose;
+    }
     this.input.begin(chunk);
     this.readBatch(now);
     if (this.state !== OPEN) return;
@@ -435,6 +442,21 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
     if (reason === null || this.state !== OPEN) return;
     if (this.phase === 'idle') this.startClose(reason);
     else this.updateDeadline();
+  }
+
+  /**
+   * Idle with no close decided and idle since before `idleBefore`: a candidate to be reclaimed at
+   * maxConnections (the guard keeps a client reusing the connection right now from racing the FIN).
+   */
+  reclaimableSince(idleBefore: number): boolean {
+    return this.state === OPEN && !this.reclaimed && this.idleClose === null && this.pendingClose === null
+      && this.idleSince <= idleBefore && this.phase === 'idle';
+  }
+
+  /** Closes this idle connection through the idle close path; a request already received is answered with Connection: close first. */
+  reclaim(): void {
+    this.reclaimed = true;
+    this.closeIdle('idle-reclaimed');
   }
 
   /** closeIdleConnections(): true when this connection was idle and now closes. */

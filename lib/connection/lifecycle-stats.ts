@@ -27,6 +27,7 @@ export const CLOSE_REASONS = [
   'connect-refused', // a CONNECT request, answered 501: an origin server is no tunnel
   'close-delimited', // a streamed HTTP/1.0 response without Content-Length, which only the close can end
   'server-closed-idle', // closeIdleConnections() outside shutdown
+  'idle-reclaimed', // the longest-idle connection, closed at maxConnections to admit a new one
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

@@ -17,7 +17,11 @@ export interface LingerOptions {
 export interface ServerOptions {
   /** Idle time allowed between requests on a persistent connection, in ms. */
   keepAliveTimeout?: number;
-  /** Seconds advertised in `Keep-Alive: timeout=`; less than what is enforced. */
+  /**
+   * Whole seconds advertised in `Keep-Alive: timeout=`: at least 1, and below keepAliveTimeout
+   * minus idleReapGuard. By default the largest such value up to enforced − 5 s (half of it below
+   * 10 s); when no whole second fits, the parameter is left out.
+   */
   keepAliveAdvertisedTimeout?: number;
   /** A connection that says nothing this long after accept is closed, in ms. */
   firstByteTimeout?: number;
@@ -63,7 +67,8 @@ export interface ServerOptions {
 
 export interface ResolvedOptions {
   keepAliveTimeout: number;
-  keepAliveAdvertisedTimeout: number;
+  /** null: no whole second is safe to advertise, so `Keep-Alive` carries no `timeout=`. */
+  keepAliveAdvertisedTimeout: number | null;
   firstByteTimeout: number;
   headersTimeout: number;
   requestTimeout: number;
@@ -88,7 +93,7 @@ export interface ResolvedOptions {
   shutdownTimeout: number;
 }
 
-export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+export const DEFAULTS: Readonly<ResolvedOptions & { keepAliveAdvertisedTimeout: number }> = Object.freeze({
   // Outlasts the 60 s idle pools of AWS ALB and nginx upstream keepalive: the proxy must be the one
   // to close an idle upstream connection, or it reuses one the server is closing and answers 502.
   keepAliveTimeout: 65_000,
@@ -231,11 +236,10 @@ export function resolveOptions(input: ServerOptions = {}, extraKeys: readonly st
   checkOptionKeys(linger, LINGER_OPTION_KEYS, 'linger.');
   const pick = integerOption;
   const keepAliveTimeout = pick(input.keepAliveTimeout, DEFAULTS.keepAliveTimeout, 'keepAliveTimeout', 1);
-  // Without an explicit value, advertise 5 s less than enforced, or half of it for short timeouts.
-  const advertisedDefault = Math.floor(Math.max(keepAliveTimeout - 5_000, keepAliveTimeout / 2) / 1000);
+  const idleReapGuard = pick(input.idleReapGuard, DEFAULTS.idleReapGuard, 'idleReapGuard', 0);
   return {
     keepAliveTimeout,
-    keepAliveAdvertisedTimeout: pick(input.keepAliveAdvertisedTimeout, advertisedDefault, 'keepAliveAdvertisedTimeout', 0),
+    keepAliveAdvertisedTimeout: advertisedTimeout(input.keepAliveAdvertisedTimeout, keepAliveTimeout, idleReapGuard),
     firstByteTimeout: pick(input.firstByteTimeout, DEFAULTS.firstByteTimeout, 'firstByteTimeout', 1),
     headersTimeout: pick(input.headersTimeout, DEFAULTS.headersTimeout, 'headersTimeout', 1),
     requestTimeout: pick(input.requestTimeout, DEFAULTS.requestTimeout, 'requestTimeout', 1),
@@ -252,7 +256,7 @@ export function resolveOptions(input: ServerOptions = {}, extraKeys: readonly st
     maxQueuedOutput: pick(input.maxQueuedOutput, DEFAULTS.maxQueuedOutput, 'maxQueuedOutput', 1),
     maxBufferedBody: pick(input.maxBufferedBody, DEFAULTS.maxBufferedBody, 'maxBufferedBody', 1),
     maxDiscardBody: pick(input.maxDiscardBody, DEFAULTS.maxDiscardBody, 'maxDiscardBody', 0),
-    idleReapGuard: pick(input.idleReapGuard, DEFAULTS.idleReapGuard, 'idleReapGuard', 0),
+    idleReapGuard,
     lingerSilence: pick(linger.silence, DEFAULTS.lingerSilence, 'linger.silence', 1),
     lingerTotal: pick(linger.total, DEFAULTS.lingerTotal, 'linger.total', 1),
     lingerMaxDiscardBytes: pick(linger.maxDiscardBytes, DEFAULTS.lingerMaxDiscardBytes, 'linger.maxDiscardBytes', 0),
@@ -260,4 +264,36 @@ export function resolveOptions(input: ServerOptions = {}, extraKeys: readonly st
     // close() arms a node timer with it.
     shutdownTimeout: pick(input.shutdownTimeout, DEFAULTS.shutdownTimeout, 'shutdownTimeout', 0, MAX_TIMER_MS),
   };
+}
+
+/**
+ * The largest whole second a client may keep an idle connection: strictly below the enforced
+ * timeout minus the reap guard, so a client that honours it (Apache HttpClient's keep-alive
+ * strategy, undici) lets the connection go before the server closes it, with the guard as margin
+ * for the response's travel and the clocks' coarseness. Less than 1: none.
+ */
+export function safeAdvertisedTimeout(keepAliveTimeoutMs: number, idleReapGuardMs: number): number {
+  return Math.ceil((keepAliveTimeoutMs - idleReapGuardMs) / 1000) - 1;
+}
+
+/**
+ * `Keep-Alive: timeout=` in whole seconds, or null to leave the parameter out. Never 0: Apache
+ * HttpClient's DefaultConnectionKeepAliveStrategy reads 0 as "no limit" and keeps the connection
+ * past the server's close, while undici reads it as "do not reuse". Never a fraction: clients parse
+ * it as an integer (Long.parseLong, parseInt) and a fraction reads as no value at all.
+ */
+function advertisedTimeout(explicit: unknown, keepAliveTimeout: number, idleReapGuard: number): number | null {
+  const cap = safeAdvertisedTimeout(keepAliveTimeout, idleReapGuard);
+  if (explicit === undefined) {
+    // Advertise 5 s less than enforced, or half of it for short timeouts, within the safe cap.
+    const preferred = Math.floor(Math.max(keepAliveTimeout - 5_000, keepAliveTimeout / 2) / 1000);
+    const seconds = Math.min(Math.max(preferred, 1), cap);
+    return seconds >= 1 ? seconds : null;
+  }
+  if (typeof explicit !== 'number' || !Number.isInteger(explicit) || explicit < 1 || explicit > cap) {
+    const range = cap >= 1 ? `a whole number of seconds from 1 to ${cap}` : 'left unset (no whole second is below keepAliveTimeout - idleReapGuard)';
+    throw new UsageError('ERR_INVALID_OPTION',
+      `option keepAliveAdvertisedTimeout must be ${range} for keepAliveTimeout ${keepAliveTimeout} ms and idleReapGuard ${idleReapGuard} ms, got ${String(explicit)}`);
+  }
+  return explicit;
 }

@@ -150,7 +150,8 @@ t.test('idle timeout closes a quiet keep-alive connection with a clean EOF', asy
   client.write(get('/'));
   const res = await client.response();
   const answeredAt = Date.now();
-  t.match(res.headers['keep-alive'], /^timeout=0, max=\d+$/, 'advertises less than it enforces');
+  // No whole second is below 150 ms minus the reap guard: the timeout is left out, never 0.
+  t.match(res.headers['keep-alive'], /^max=\d+$/, 'advertises no timeout it cannot keep');
   t.equal(await client.waitEnd(3000), 'eof');
   // A lower bound, not a speed claim: a proxy whose idle timeout sits just below ours relies on it.
   t.ok(Date.now() - answeredAt >= 150, `not closed before keepAliveTimeout (after ${Date.now() - answeredAt} ms)`);
