@@ -96,7 +96,7 @@ export async function serve(options: ServeOptions): Promise<FetchServer> {
   return server;
 }
 
-const FETCH_OPTION_KEYS: readonly string[] = ['fetch', 'bodyLimit', 'logErrors'];
+const FETCH_OPTION_KEYS: readonly string[] = ['fetch', 'bodyLimit', 'logErrors', 'overrideGlobalObjects'];
 const SERVE_OPTION_KEYS: readonly string[] = ['port', 'host', 'hostname', 'backlog'];
 
 function fetchHandlerOf(options: FetchServerOptions): FetchHandler {
