@@ -138,10 +138,12 @@ export class ResponseWriter {
     const o = this.options;
     // Each rule of atResponseHead needs one of these facts; with none of them in play the answer is
     // keep-alive, decided here because the call would not be inlined into whole() (V8's budget).
+    const facts = this.facts;
     const inPlay = response._closeReason !== null || response._userClose || closeDelimited || request === this.input.bodyRequest
-      || (isTail && (this.facts.pendingClose !== null || host.shuttingDown || o.maxConnectionAge > 0));
+      || (isTail && (facts.pendingClose !== null || host.shuttingDown
+        || (o.maxConnectionAge > 0 && host.sweeper.now - facts.acceptedAt >= o.maxConnectionAge)));
     if (inPlay) {
-      const decision = atResponseHead(response, request, request === this.input.bodyRequest, isTail, closeDelimited, this.facts,
+      const decision = atResponseHead(response, request, request === this.input.bodyRequest, isTail, closeDelimited, facts,
         host.shuttingDown, host.sweeper.now, o);
       if (decision !== KEEP) {
         response._closeReason = decision.reason;
