@@ -2,8 +2,8 @@
 // bytes in, a RequestHead or a ProtocolError out. Resumable byte by byte, so a head that arrives one
 // byte per packet is examined once, and every limit fires at the byte that crosses it.
 
-import './buffer-methods.js';
 import { FIELD_VALUE, TARGET, TOKEN } from './header-validation.js';
+import type { NativeBuffer } from './native-buffer.js';
 import { ProtocolError } from './protocol-error.js';
 
 export interface ParserLimits {
@@ -117,7 +117,7 @@ function methodString(buf: Buffer, s: number, e: number): string {
       if (bytesAre(buf, s, 'CONNECT')) return 'CONNECT';
       break;
   }
-  return buf.latin1Slice(s, e);
+  return (buf as NativeBuffer).latin1Slice(s, e);
 }
 
 function bytesAre(buf: Buffer, s: number, text: string): boolean {
@@ -236,7 +236,10 @@ export class RequestParser {
         : { ...DEFAULT_PARSER_LIMITS, ...limits };
   }
 
-  /** Bytes of the current head seen so far (0 when nothing of the next request has arrived). */
+  /**
+   * Bytes of the current head seen so far (0 when nothing of the next request has arrived).
+   * @internal For the tests and the fuzz harness, which check it against the bytes left unconsumed.
+   */
   get pendingBytes(): number {
     return this.bytes + this.partial;
   }
@@ -304,17 +307,17 @@ export class RequestParser {
           phase = EMPTY_LF;
           i++;
         } else if (c === LF) {
-          return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+          return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
         } else {
           phase = RL_METHOD;
         }
       }
       if (phase === EMPTY_LF) {
         if (i === end) break;
-        if (buf[i] !== LF) return this.failAt(i, last, 'ERR_BARE_CR', 400, 'CR not followed by LF');
+        if (buf[i] !== LF) return this.failAt(i, last, 400, 'ERR_BARE_CR', 'CR not followed by LF');
         if (i > last) return this.tooLarge();
         if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) {
-          return this.failAt(i, last, 'ERR_TOO_MANY_EMPTY_LINES', 400, 'too many empty lines before the request line');
+          return this.failAt(i, last, 400, 'ERR_TOO_MANY_EMPTY_LINES', 'too many empty lines before the request line');
         }
         this.bytes += i + 1 - ls;
         ls = ++i;
@@ -327,9 +330,9 @@ export class RequestParser {
         if (i === end) break;
         c = buf[i]!;
         if (c !== SP || i === ls) {
-          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
-          if (c === CR && i > ls) return this.failAt(i, last, 'ERR_INVALID_REQUEST_LINE', 400, 'request line without target and version');
-          return this.failAt(i, last, 'ERR_INVALID_METHOD', 400, 'method is not a token followed by one SP');
+          if (c === LF) return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
+          if (c === CR && i > ls) return this.failAt(i, last, 400, 'ERR_INVALID_REQUEST_LINE', 'request line without target and version');
+          return this.failAt(i, last, 400, 'ERR_INVALID_METHOD', 'method is not a token followed by one SP');
         }
         m1 = i++;
         phase = RL_TARGET;
@@ -340,13 +343,13 @@ export class RequestParser {
         const over = ts + this.limits.maxUriLength;
         const stop = end <= over ? end : over + 1;
         while (i < stop && targetChars[buf[i]!] === 1) i++;
-        if (i > over) return this.failAt(over, last, 'ERR_URI_TOO_LONG', 414, 'request-target too long');
+        if (i > over) return this.failAt(over, last, 414, 'ERR_URI_TOO_LONG', 'request-target too long');
         if (i === end) break;
         c = buf[i]!;
         if (c !== SP || i === ts) {
-          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
-          if (c === CR) return this.failAt(i, last, 'ERR_INVALID_REQUEST_LINE', 400, 'request line without HTTP version');
-          return this.failAt(i, last, 'ERR_INVALID_TARGET', 400, i === ts ? 'empty request-target' : 'invalid byte in request-target');
+          if (c === LF) return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
+          if (c === CR) return this.failAt(i, last, 400, 'ERR_INVALID_REQUEST_LINE', 'request line without HTTP version');
+          return this.failAt(i, last, 400, 'ERR_INVALID_TARGET', i === ts ? 'empty request-target' : 'invalid byte in request-target');
         }
         m2 = i++;
         phase = RL_VERSION;
@@ -356,14 +359,14 @@ export class RequestParser {
         // "HTTP/x.y" is 8 bytes; a ninth byte before CR already makes it malformed.
         const stop = end <= vs + 8 ? end : vs + 9;
         while (i < stop && (c = buf[i]!) !== CR && c !== LF) i++;
-        if (i > vs + 8) return this.failAt(vs + 8, last, 'ERR_INVALID_VERSION', 400, 'malformed HTTP version');
+        if (i > vs + 8) return this.failAt(vs + 8, last, 400, 'ERR_INVALID_VERSION', 'malformed HTTP version');
         if (i === end) break;
-        if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+        if (c === LF) return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
         const minor = parseVersion(buf, vs, i);
         if (minor < 0) {
           return minor === -2
-            ? this.failAt(i, last, 'ERR_UNSUPPORTED_VERSION', 505, 'HTTP version not supported')
-            : this.failAt(i, last, 'ERR_INVALID_VERSION', 400, 'malformed HTTP version');
+            ? this.failAt(i, last, 505, 'ERR_UNSUPPORTED_VERSION', 'HTTP version not supported')
+            : this.failAt(i, last, 400, 'ERR_INVALID_VERSION', 'malformed HTTP version');
         }
         this.versionMinor = minor;
         i++;
@@ -371,11 +374,11 @@ export class RequestParser {
       }
       if (phase === RL_LF) {
         if (i === end) break;
-        if (buf[i] !== LF) return this.failAt(i, last, 'ERR_BARE_CR', 400, 'CR not followed by LF');
+        if (buf[i] !== LF) return this.failAt(i, last, 400, 'ERR_BARE_CR', 'CR not followed by LF');
         if (i > last) return this.tooLarge();
         const method = methodString(buf, ls, m1);
         const formError = targetFormError(buf, method, m1 + 1, m2);
-        if (formError !== null) return this.failAt(i, last, 'ERR_INVALID_TARGET', 400, formError);
+        if (formError !== null) return this.failAt(i, last, 400, 'ERR_INVALID_TARGET', formError);
         this.method = method;
         cutStart = m1 + 1;
         targetEnd = cutEnd = m2;
@@ -392,16 +395,16 @@ export class RequestParser {
           phase = END_LF;
           i++;
         } else if (c === SP || c === HTAB) {
-          return this.failAt(i, last, 'ERR_OBS_FOLD', 400, 'obsolete line folding is not accepted');
+          return this.failAt(i, last, 400, 'ERR_OBS_FOLD', 'obsolete line folding is not accepted');
         } else if (c === LF) {
-          return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
+          return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
         } else {
           phase = F_NAME;
         }
       }
       if (phase === END_LF) {
         if (i === end) break;
-        if (buf[i] !== LF) return this.failAt(i, last, 'ERR_BARE_CR', 400, 'CR not followed by LF');
+        if (buf[i] !== LF) return this.failAt(i, last, 400, 'ERR_BARE_CR', 'CR not followed by LF');
         if (i > last) return this.tooLarge();
         this.bytes += i + 1 - ls;
         this.partial = 0;
@@ -424,10 +427,10 @@ export class RequestParser {
         c = buf[i]!;
         if (c !== COLON || i === ls) {
           if (i > ls && (c === SP || c === HTAB)) {
-            return this.failAt(i, last, 'ERR_WHITESPACE_BEFORE_COLON', 400, 'whitespace between field name and colon');
+            return this.failAt(i, last, 400, 'ERR_WHITESPACE_BEFORE_COLON', 'whitespace between field name and colon');
           }
-          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
-          return this.failAt(i, last, 'ERR_INVALID_HEADER_NAME', 400, i === ls ? 'empty or invalid field name' : 'field name is not a token followed by a colon');
+          if (c === LF) return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
+          return this.failAt(i, last, 400, 'ERR_INVALID_HEADER_NAME', i === ls ? 'empty or invalid field name' : 'field name is not a token followed by a colon');
         }
         m1 = i++;
         phase = F_OWS;
@@ -470,8 +473,8 @@ export class RequestParser {
         if (i === end) break;
         c = buf[i]!;
         if (c !== CR) {
-          if (c === LF) return this.failAt(i, last, 'ERR_BARE_LF', 400, 'line terminated by LF without CR');
-          return this.failAt(i, last, 'ERR_INVALID_HEADER_VALUE', 400, 'invalid byte in field value');
+          if (c === LF) return this.failAt(i, last, 400, 'ERR_BARE_LF', 'line terminated by LF without CR');
+          return this.failAt(i, last, 400, 'ERR_INVALID_HEADER_VALUE', 'invalid byte in field value');
         }
         // Trailing OWS is not part of the value (RFC 9110 5.5).
         m3 = i;
@@ -481,9 +484,9 @@ export class RequestParser {
       }
       // phase === F_LF
       if (i === end) break;
-      if (buf[i] !== LF) return this.failAt(i, last, 'ERR_INVALID_HEADER_VALUE', 400, 'CR not followed by LF in field value');
+      if (buf[i] !== LF) return this.failAt(i, last, 400, 'ERR_INVALID_HEADER_VALUE', 'CR not followed by LF in field value');
       if (i > last) return this.tooLarge();
-      if (++this.fieldCount > this.limits.maxHeaderCount) return this.failAt(i, last, 'ERR_TOO_MANY_HEADERS', 431, 'too many header fields');
+      if (++this.fieldCount > this.limits.maxHeaderCount) return this.failAt(i, last, 431, 'ERR_TOO_MANY_HEADERS', 'too many header fields');
       if (!this.onField(buf, ls, m1, m2, m3, visibleEnd, i, last)) return -1;
       const k = n << 2;
       if (k + 4 > spans.length) growSpans();
@@ -512,7 +515,7 @@ export class RequestParser {
   /** One latin1Slice for the target and all field lines completed in this call; the strings handed out
    * are slices of it, which costs no further copies of the bytes and no further calls into C++. */
   private cut(buf: Buffer, n: number, cutStart: number, cutEnd: number, targetEnd: number): void {
-    const text = buf.latin1Slice(cutStart, cutEnd);
+    const text = (buf as NativeBuffer).latin1Slice(cutStart, cutEnd);
     if (targetEnd >= 0) this.target = n === 0 ? text : text.slice(0, targetEnd - cutStart);
     let raw = this.rawHeaders;
     let j = raw.length;
@@ -526,20 +529,20 @@ export class RequestParser {
   }
 
   private tooLarge(): number {
-    this.error = new ProtocolError('ERR_HEAD_TOO_LARGE', 431, 'request head larger than maxHeaderSize');
+    this.error = new ProtocolError(431, 'ERR_HEAD_TOO_LARGE', 'request head larger than maxHeaderSize');
     return -1;
   }
 
   /** An error found at `pos`: when the line already ran past the size limit there, the limit came first. */
-  private failAt(pos: number, last: number, code: string, status: number, message: string): number {
+  private failAt(pos: number, last: number, statusCode: number, code: string, message: string): number {
     if (pos > last) return this.tooLarge();
-    this.error = new ProtocolError(code, status, message);
+    this.error = new ProtocolError(statusCode, code, message);
     return -1;
   }
 
   /** failAt() for the helpers that answer whether parsing may go on. */
-  private reject(pos: number, last: number, code: string, status: number, message: string): false {
-    this.failAt(pos, last, code, status, message);
+  private reject(pos: number, last: number, statusCode: number, code: string, message: string): false {
+    this.failAt(pos, last, statusCode, code, message);
     return false;
   }
 
@@ -549,13 +552,13 @@ export class RequestParser {
       case 4:
         if ((buf[ns]! | 0x20) === 0x68 && lowerIs(buf, ns, 'host')) {
           // RFC 9112 3.2: exactly one Host; a second one is ambiguous about the authority.
-          if (++this.hostCount > 1) return this.reject(pos, last, 'ERR_DUPLICATE_HOST', 400, 'more than one Host field');
+          if (++this.hostCount > 1) return this.reject(pos, last, 400, 'ERR_DUPLICATE_HOST', 'more than one Host field');
           // A host is visible ASCII only (no SP, HTAB or obs-text inside it), which is the target table's class.
           if (visibleEnd < 0) {
             const visible = TARGET;
             for (visibleEnd = vs; visibleEnd < ve && visible[buf[visibleEnd]!] === 1; ) visibleEnd++;
           }
-          if (ve > visibleEnd) return this.reject(pos, last, 'ERR_INVALID_HOST', 400, 'invalid byte in Host');
+          if (ve > visibleEnd) return this.reject(pos, last, 400, 'ERR_INVALID_HOST', 'invalid byte in Host');
           this.hostIndex = this.fieldCount - 1;
         }
         break;
@@ -622,16 +625,16 @@ export class RequestParser {
       // Leading zeros are valid digits (1*DIGIT) that add nothing to the value: only the others count.
       while (e - s > 1 && buf[s] === 0x30) s++;
       if (e === s || e - s > MAX_CONTENT_LENGTH_DIGITS) {
-        return this.reject(pos, last, 'ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
+        return this.reject(pos, last, 400, 'ERR_INVALID_CONTENT_LENGTH', 'invalid Content-Length');
       }
       let value = 0;
       for (let i = s; i < e; i++) {
         const d = buf[i]! - 0x30;
-        if (d < 0 || d > 9) return this.reject(pos, last, 'ERR_INVALID_CONTENT_LENGTH', 400, 'invalid Content-Length');
+        if (d < 0 || d > 9) return this.reject(pos, last, 400, 'ERR_INVALID_CONTENT_LENGTH', 'invalid Content-Length');
         value = value * 10 + d;
       }
       if (this.contentLength >= 0 && this.contentLength !== value) {
-        return this.reject(pos, last, 'ERR_CONFLICTING_CONTENT_LENGTH', 400, 'conflicting Content-Length values');
+        return this.reject(pos, last, 400, 'ERR_CONFLICTING_CONTENT_LENGTH', 'conflicting Content-Length values');
       }
       this.contentLength = value;
     }
@@ -642,27 +645,27 @@ export class RequestParser {
   private finish(pos: number, last: number): boolean {
     const http11 = this.versionMinor === 1;
     const flags = this.flags;
-    if (http11 && this.hostCount === 0) return this.reject(pos, last, 'ERR_MISSING_HOST', 400, 'HTTP/1.1 request without Host');
+    if (http11 && this.hostCount === 0) return this.reject(pos, last, 400, 'ERR_MISSING_HOST', 'HTTP/1.1 request without Host');
     let chunked = false;
     if ((flags & TRANSFER_ENCODING) !== 0) {
       // RFC 9112 6.1 and 6.3: both framings together is how requests are smuggled past a proxy that
       // frames by the other one; refuse instead of choosing.
       if (this.contentLength >= 0) {
-        return this.reject(pos, last, 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 400, 'Content-Length together with Transfer-Encoding');
+        return this.reject(pos, last, 400, 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 'Content-Length together with Transfer-Encoding');
       }
       // RFC 9112 6.1: an HTTP/1.0 peer cannot have meant chunked framing; the message may be a smuggling attempt.
-      if (!http11) return this.reject(pos, last, 'ERR_TRANSFER_ENCODING_HTTP10', 400, 'Transfer-Encoding in an HTTP/1.0 request');
+      if (!http11) return this.reject(pos, last, 400, 'ERR_TRANSFER_ENCODING_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request');
       // RFC 9112 6.3 and 7: chunked exactly once and last, else the length cannot be determined.
-      if (this.chunkedCount > 1) return this.reject(pos, last, 'ERR_CHUNKED_TWICE', 400, 'chunked applied more than once');
+      if (this.chunkedCount > 1) return this.reject(pos, last, 400, 'ERR_CHUNKED_TWICE', 'chunked applied more than once');
       if ((flags & LAST_CODING_CHUNKED) === 0) {
-        return this.reject(pos, last, 'ERR_TRANSFER_ENCODING_NOT_CHUNKED', 400, 'the final transfer coding is not chunked');
+        return this.reject(pos, last, 400, 'ERR_TRANSFER_ENCODING_NOT_CHUNKED', 'the final transfer coding is not chunked');
       }
       // RFC 9112 6.1: a server that receives a transfer coding it does not understand answers 501.
-      if ((flags & OTHER_CODING) !== 0) return this.reject(pos, last, 'ERR_UNSUPPORTED_TRANSFER_CODING', 501, 'unsupported transfer coding');
+      if ((flags & OTHER_CODING) !== 0) return this.reject(pos, last, 501, 'ERR_UNSUPPORTED_TRANSFER_CODING', 'unsupported transfer coding');
       chunked = true;
     }
     // RFC 9110 10.1.1: 100-continue is the only expectation; HTTP/1.0 requests' Expect is ignored.
-    if (http11 && (flags & EXPECT_OTHER) !== 0) return this.reject(pos, last, 'ERR_UNSUPPORTED_EXPECTATION', 417, 'unsupported expectation');
+    if (http11 && (flags & EXPECT_OTHER) !== 0) return this.reject(pos, last, 417, 'ERR_UNSUPPORTED_EXPECTATION', 'unsupported expectation');
 
     const head = new RequestHead();
     head.method = this.method;
