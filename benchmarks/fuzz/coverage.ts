@@ -33,7 +33,12 @@ export interface CoverageFigures {
 }
 
 /** dist/ paths of the parser and the body decoders: the code the fuzzer steers towards. */
-export const PARSER_SCRIPTS = ['/lib/http1/request-parser.js', '/lib/http1/body-decoder.js'];
+export const PARSER_SCRIPTS = [
+  '/lib/http1/request-parser.js',
+  '/lib/http1/head-fields.js',
+  '/lib/http1/request-line.js',
+  '/lib/http1/body-decoder.js',
+];
 
 export class CoverageTracker {
   private readonly session = new Session();
