@@ -35,6 +35,7 @@ export interface ConnectionCounts {
   reclaiming: number;
 }
 
+/** @internal Server holds it privately; stripped, the published types stop at CHANNELS and never reach Connection. */
 export class ConnectionRegistry implements ConnectionHost {
   readonly config: ResolvedOptions;
   readonly sweeper: DeadlineSweeper;

@@ -38,6 +38,13 @@ async function startChild(shutdownTimeout: number): Promise<Child> {
   return { child, port, output: () => out, exited };
 }
 
+/** The ShutdownInfo the fixture prints as `shutdown {json}` once it has closed. */
+function shutdownInfo(output: string): ShutdownInfo {
+  const json = /shutdown (.*)/.exec(output)?.[1];
+  if (json === undefined) throw new Error(`the fixture printed no shutdown line: ${output}`);
+  return JSON.parse(json) as ShutdownInfo;
+}
+
 t.test('SIGTERM: the in-flight request completes, then exit 0', async (t) => {
   const c = await startChild(5000);
   t.teardown(() => { if (c.child.exitCode === null) c.child.kill('SIGKILL'); });
@@ -50,7 +57,7 @@ t.test('SIGTERM: the in-flight request completes, then exit 0', async (t) => {
   t.equal(response.headers.connection, 'close');
   const exit = await c.exited;
   t.equal(exit.code, EXIT_CODES.graceful);
-  const info = JSON.parse(/shutdown (.*)/.exec(c.output())![1]) as ShutdownInfo;
+  const info = shutdownInfo(c.output());
   t.match(info, { signal: 'SIGTERM', forcedBySignal: false, exitCode: 0, result: { forced: 0, closedGracefully: 1 } });
   client.destroy();
 });
@@ -82,7 +89,7 @@ t.test('a second SIGTERM destroys what is left at once, exit 1', async (t) => {
   const exit = await c.exited;
   t.equal(exit.code, EXIT_CODES.forced);
   t.ok(exit.ms < 5000, `exited ${exit.ms} ms after the first signal, not at the 20 s deadline`);
-  const info = JSON.parse(/shutdown (.*)/.exec(c.output())![1]) as ShutdownInfo;
+  const info = shutdownInfo(c.output());
   t.match(info, { forcedBySignal: true, result: { forced: 1 } });
   client.destroy();
 });

@@ -29,7 +29,7 @@ export interface AllowEntry {
 /** The bytes of the request the two servers part ways on: from its first byte to the end of the input. */
 function rest(ctx: MatchContext): string {
   const start = ctx.outcome.messages[ctx.at]?.start ?? ctx.outcome.lastStart;
-  return ctx.input.latin1Slice(start, ctx.input.length);
+  return ctx.input.toString('latin1', start, ctx.input.length);
 }
 
 /** Its request line, after any leading empty lines. */
@@ -44,7 +44,7 @@ function messageText(ctx: MatchContext, k = ctx.at): string {
   const m = ctx.outcome.messages[k];
   if (m === undefined) return rest(ctx);
   const next = ctx.outcome.messages[k + 1]?.start ?? (k === ctx.outcome.messages.length - 1 ? ctx.outcome.lastStart : ctx.input.length);
-  return ctx.input.latin1Slice(m.start, next > m.start ? next : ctx.input.length);
+  return ctx.input.toString('latin1', m.start, next > m.start ? next : ctx.input.length);
 }
 
 /** The Content-Length values of that request (head and trailers), list members split, OWS trimmed. */

@@ -30,10 +30,17 @@ export interface CoverageFigures {
   /** Blocks in the functions reached so far; V8 reveals a function's blocks only once it runs. */
   blocksSeen: number;
   functionsReached: number;
+  /** The tracked scripts (PARSER_SCRIPTS suffixes) that ran at all. */
+  scriptsReached: string[];
 }
 
 /** dist/ paths of the parser and the body decoders: the code the fuzzer steers towards. */
-export const PARSER_SCRIPTS = ['/lib/http1/request-parser.js', '/lib/http1/body-decoder.js'];
+export const PARSER_SCRIPTS = [
+  '/lib/http1/request-parser.js',
+  '/lib/http1/head-fields.js',
+  '/lib/http1/request-line.js',
+  '/lib/http1/body-decoder.js',
+];
 
 export class CoverageTracker {
   private readonly session = new Session();
@@ -121,7 +128,8 @@ export class CoverageTracker {
         if (tracked.covered[b[k - 1]!] === 1) blocksCovered++;
       }
     }
-    return { blocksCovered, blocksSeen, functionsReached: this.functions.size };
+    const scriptsReached = this.suffixes.filter((suffix) => [...this.scripts.keys()].some((url) => url.endsWith(suffix)));
+    return { blocksCovered, blocksSeen, functionsReached: this.functions.size, scriptsReached };
   }
 
   /** The blocks no input has reached: [url, start, end] in the script's source offsets. */

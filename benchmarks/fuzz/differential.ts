@@ -146,7 +146,7 @@ export function parseResponses(bytes: Buffer): { statuses: number[]; served: Ser
   while (p < bytes.length) {
     const headEnd = bytes.indexOf('\r\n\r\n', p, 'latin1');
     if (headEnd < 0) break;
-    const lines = bytes.latin1Slice(p, headEnd).split('\r\n');
+    const lines = bytes.toString('latin1', p, headEnd).split('\r\n');
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!)?.[1] ?? 0);
     const headers = new Map<string, string>();
     for (const l of lines.slice(1)) {
@@ -162,7 +162,7 @@ export function parseResponses(bytes: Buffer): { statuses: number[]; served: Ser
       for (let guard = 0; guard < 10_000; guard++) {
         const eol = bytes.indexOf('\r\n', p, 'latin1');
         if (eol < 0) break;
-        const size = parseInt(bytes.latin1Slice(p, eol), 16);
+        const size = parseInt(bytes.toString('latin1', p, eol), 16);
         p = eol + 2 + (size > 0 ? size + 2 : 2);
         if (!(size > 0)) break;
       }

@@ -1,6 +1,7 @@
 // The coverage-guided loop: pick a corpus entry, mutate it, run it whole and split through the
 // harness, keep it when it reached parser code no earlier input reached, record crashes. Bounded
-// by an execution count (for reproducible runs) and by wall time (for CI and the long run).
+// by an execution count (reproducible: the same seed and count run the same inputs on any machine)
+// or by wall time (the long run).
 
 import { createHash } from 'node:crypto';
 import { CoverageTracker, PARSER_SCRIPTS, type CoverageFigures } from './coverage.js';
@@ -21,7 +22,8 @@ export interface FuzzOptions {
   maxExecs?: number;
   maxMillis?: number;
   limits?: HarnessLimits;
-  /** One input taking longer than this is a hang for a byte-scanning parser (inputs are <= 2 KiB). */
+  /** One input taking longer than this is a hang for a byte-scanning parser (inputs are <= 2 KiB).
+   * Default 1000; Infinity turns the check off where a result must not depend on the machine's speed. */
   slowMillis?: number;
   /** Stop after this many distinct crashes. */
   maxCrashes?: number;
@@ -42,6 +44,8 @@ export interface FuzzStats extends CoverageFigures {
   corpusSize: number;
   seedsKept: number;
   newEntries: number;
+  /** How the executions ended, whole input: the harness's end kind, or `CODE STATUS` for a rejection. */
+  endings: Map<string, number>;
   crashes: Crash[];
   /** Source offsets of the blocks never reached, per script. */
   uncovered: Array<[string, number, number]>;
@@ -84,6 +88,7 @@ export function fuzz(options: FuzzOptions): FuzzStats {
   let runs = 0;
   let newEntries = 0;
   let seedsKept = 0;
+  const endings = new Map<string, number>();
   const started = performance.now();
   let nextProgress = started + progressEvery;
 
@@ -98,6 +103,7 @@ export function fuzz(options: FuzzOptions): FuzzStats {
       corpusSize: corpus.length,
       seedsKept,
       newEntries,
+      endings,
       crashes,
       uncovered: tracker.uncovered(),
       ...tracker.figures(),
@@ -114,7 +120,9 @@ export function fuzz(options: FuzzOptions): FuzzStats {
     const t0 = performance.now();
     let crash: Crash | null = null;
     try {
-      checkInput(input, cutSets, limits);
+      const end = checkInput(input, cutSets, limits).end;
+      const ending = end.kind === 'error' ? `${end.code} ${end.statusCode}` : end.kind;
+      endings.set(ending, (endings.get(ending) ?? 0) + 1);
     } catch (err) {
       const kind = err instanceof InvariantError ? 'invariant' : 'exception';
       crash = { kind, message: describe(err, () => checkInput(input, cutSets, limits)), input, exec: execs };

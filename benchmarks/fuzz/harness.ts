@@ -43,7 +43,7 @@ export interface Message {
 }
 
 export type End =
-  | { kind: 'error'; code: string; status: number; inBody: boolean }
+  | { kind: 'error'; code: string; statusCode: number; inBody: boolean }
   /** Everything consumed at a message boundary. */
   | { kind: 'idle' }
   /** Out of bytes inside a head (pending = bytes of it seen) or a body. */
@@ -81,7 +81,7 @@ function check(ok: boolean, message: string): void {
 function checkError(err: unknown, where: string): ProtocolError {
   if (!(err instanceof ProtocolError)) throw new InvariantError(`${where}: error is not a ProtocolError: ${String(err)}`);
   check(/^ERR_[A-Z0-9_]+$/.test(err.code), `${where}: malformed code ${err.code}`);
-  check(STATUSES.has(err.status), `${where}: unexpected status ${err.status} for ${err.code}`);
+  check(STATUSES.has(err.statusCode), `${where}: unexpected status ${err.statusCode} for ${err.code}`);
   return err;
 }
 
@@ -98,7 +98,7 @@ function checkHeadAgainstBytes(msg: Message, raw: Buffer, limits: ParserLimits):
   for (;;) {
     const q = raw.indexOf(CRLF, p);
     check(q >= 0, 'accepted head does not end in CRLF');
-    const line = raw.latin1Slice(p, q);
+    const line = raw.toString('latin1', p, q);
     lines.push(line);
     p = q + 2;
     if (line !== '') seenRequestLine = true;
@@ -148,7 +148,7 @@ function checkChunkedAgainstBytes(raw: Buffer, bodyLength: number, bodyHash: num
   for (let guard = 0; guard <= raw.length; guard++) {
     const eol = raw.indexOf(CRLF, p);
     check(eol >= 0, 'chunk size line without CRLF');
-    const m = /^([0-9a-fA-F]+)/.exec(raw.latin1Slice(p, eol));
+    const m = /^([0-9a-fA-F]+)/.exec(raw.toString('latin1', p, eol));
     check(m !== null, 'chunk size line without hex digits');
     const size = parseInt(m![1]!, 16);
     p = eol + 2;
@@ -216,7 +216,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
         if (decoder.error !== null) {
           const e = checkError(decoder.error, 'body');
           check(decoder.next(buf, pos, end) === pos && decoder.error === e, 'a failed decoder did not stay failed');
-          sink.end = { kind: 'error', code: e.code, status: e.status, inBody: true };
+          sink.end = { kind: 'error', code: e.code, statusCode: e.statusCode, inBody: true };
           return finish(sink);
         }
         const ds = decoder.dataStart;
@@ -254,7 +254,7 @@ export function runStream(input: Buffer, cuts: readonly number[] = [], limits: H
       if (consumed < 0) {
         check(parser.error !== null && parser.head === null, 'execute returned -1 without an error');
         const e = checkError(parser.error, 'head');
-        sink.end = { kind: 'error', code: e.code, status: e.status, inBody: false };
+        sink.end = { kind: 'error', code: e.code, statusCode: e.statusCode, inBody: false };
         check(parser.execute(buf, pos, end) === -1 && parser.error === e, 'a failed parser did not stay failed');
         return finish(sink);
       }

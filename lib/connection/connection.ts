@@ -134,7 +134,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
           // Connection: close are not a protocol error.
           this.discardInput(ins.rest());
           ins.done();
-        } else if (event === HEAD_ERROR) this.answerAndClose(ins.parser.error!.status, 'parse-error', ins.parser.error!);
+        } else if (event === HEAD_ERROR) this.answerAndClose(ins.parser.error!.statusCode, 'parse-error', ins.parser.error!);
         else if (event === BODY_ERROR) this.failBody(ins.bodyError(), 'parse-error');
         break;
       }
@@ -177,7 +177,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
     this.input.endBody();
     this.discarded += this.input.dropPending();
     this.closeAfterInFlight(reason);
-    const status = 'status' in error ? error.status : error.statusCode;
+    const status = error.statusCode;
     request._fail(error instanceof HttpError ? error : new HttpError(status, error.code, error.message));
     if (!response.headersSent && !response._complete) this.preempt(response, status, reason);
     else response._closeReason ??= reason;

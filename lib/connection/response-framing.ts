@@ -2,10 +2,10 @@
 // whole bodies behind Content-Length (response-writer.ts writes that hot path out inline), streamed
 // ones chunked (RFC 9112 7.1) or by a declared length. Pure: strings and buffers, no socket.
 
-import '../http1/buffer-methods.js';
 import { CHUNK_END, chunkHeader, LAST_CHUNK, lastChunkWithTrailers } from '../http1/chunked-encoder.js';
 import { httpDate } from '../http1/date-cache.js';
 import { serializeHead } from '../http1/head-writer.js';
+import type { NativeBuffer } from '../http1/native-buffer.js';
 import type { OutgoingResponse } from './outgoing-response.js';
 
 /** A small body is copied behind its head so head and body leave in one buffer and one segment. */
@@ -80,20 +80,20 @@ export function joinsText(response: OutgoingResponse, body: Buffer | string | nu
 /** A whole response as bytes: one buffer when small, else the head and the caller's body buffer. */
 export function wholeAsBuffers(head: string, body: Buffer | string | null, length: number): Buffer | [Buffer, Buffer] {
   const headLength = head.length;
-  let data: Buffer;
+  let data: NativeBuffer;
   if (length === 0 || body === null) {
-    data = Buffer.allocUnsafe(headLength);
+    data = Buffer.allocUnsafe(headLength) as NativeBuffer;
     data.latin1Write(head, 0);
   } else if (typeof body === 'string') {
-    data = Buffer.allocUnsafe(headLength + length);
+    data = Buffer.allocUnsafe(headLength + length) as NativeBuffer;
     data.latin1Write(head, 0);
     data.utf8Write(body, headLength);
   } else if (length <= INLINE_BODY_LIMIT) {
-    data = Buffer.allocUnsafe(headLength + length);
+    data = Buffer.allocUnsafe(headLength + length) as NativeBuffer;
     data.latin1Write(head, 0);
     body.copy(data, headLength);
   } else {
-    data = Buffer.allocUnsafe(headLength);
+    data = Buffer.allocUnsafe(headLength) as NativeBuffer;
     data.latin1Write(head, 0);
     return [data, body];
   }
@@ -105,7 +105,7 @@ export function chunkAsBuffers(data: Buffer): Buffer | [Buffer, Buffer, Buffer] 
   const length = data.length;
   const size = chunkHeader(length);
   if (length <= INLINE_BODY_LIMIT) {
-    const framed = Buffer.allocUnsafe(size.length + length + 2);
+    const framed = Buffer.allocUnsafe(size.length + length + 2) as NativeBuffer;
     framed.latin1Write(size, 0);
     data.copy(framed, size.length);
     framed.latin1Write(CHUNK_END, size.length + length);

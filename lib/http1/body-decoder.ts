@@ -2,8 +2,8 @@
 // machines that keep their state across calls and never buffer input; body bytes come out as
 // [dataStart, dataEnd) ranges of the caller's buffer.
 
-import './buffer-methods.js';
 import { FIELD_VALUE, HEX, TOKEN } from './header-validation.js';
+import type { NativeBuffer } from './native-buffer.js';
 import { ProtocolError } from './protocol-error.js';
 
 export interface BodyDecoder {
@@ -101,16 +101,16 @@ export class ChunkedDecoder implements BodyDecoder {
     this.maxChunkLineLength = limits.maxChunkLineLength ?? 4_096;
   }
 
-  private fail(code: string, status: number, message: string, pos: number): number {
-    this.error = new ProtocolError(code, status, message);
+  private fail(statusCode: number, code: string, message: string, pos: number): number {
+    this.error = new ProtocolError(statusCode, code, message);
     return pos;
   }
 
   /** Something other than the grammar allows on the size line: blamed on the size or the extension. */
   private badLine(pos: number): number {
     return this.inExtensions
-      ? this.fail('ERR_INVALID_CHUNK_EXTENSION', 400, 'invalid chunk extension', pos)
-      : this.fail('ERR_INVALID_CHUNK_SIZE', 400, 'invalid chunk size', pos);
+      ? this.fail(400, 'ERR_INVALID_CHUNK_EXTENSION', 'invalid chunk extension', pos)
+      : this.fail(400, 'ERR_INVALID_CHUNK_SIZE', 'invalid chunk size', pos);
   }
 
   next(buf: Buffer, pos: number, end: number): number {
@@ -131,7 +131,7 @@ export class ChunkedDecoder implements BodyDecoder {
       }
       const c = buf[pos]!;
       if (state < SIZE_LF && ++this.lineLength > this.maxChunkLineLength) {
-        return this.fail('ERR_CHUNK_LINE_TOO_LONG', 400, 'chunk size line too long', pos);
+        return this.fail(400, 'ERR_CHUNK_LINE_TOO_LONG', 'chunk size line too long', pos);
       }
       switch (state) {
         case SIZE: {
@@ -139,12 +139,12 @@ export class ChunkedDecoder implements BodyDecoder {
           if (v !== 255) {
             this.size = this.size * 16 + v;
             // Sizes stay exact integers; a larger one is no real body and would lose precision.
-            if (this.size > Number.MAX_SAFE_INTEGER) return this.fail('ERR_CHUNK_SIZE_TOO_LARGE', 400, 'chunk size too large', pos);
+            if (this.size > Number.MAX_SAFE_INTEGER) return this.fail(400, 'ERR_CHUNK_SIZE_TOO_LARGE', 'chunk size too large', pos);
             this.digits++;
             pos++;
             continue;
           }
-          if (this.digits === 0) return this.fail('ERR_INVALID_CHUNK_SIZE', 400, 'chunk size is not 1*HEXDIG', pos);
+          if (this.digits === 0) return this.fail(400, 'ERR_INVALID_CHUNK_SIZE', 'chunk size is not 1*HEXDIG', pos);
           this.state = AFTER_SIZE;
           this.sawSpace = false;
           this.lineLength--; // the byte is looked at again in AFTER_SIZE
@@ -156,7 +156,7 @@ export class ChunkedDecoder implements BodyDecoder {
             this.inExtensions = true;
             this.state = EXT_NAME_START;
           } else if (c === CR && !this.sawSpace) this.state = SIZE_LF;
-          else if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk size line ended by LF without CR', pos);
+          else if (c === LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'chunk size line ended by LF without CR', pos);
           else return this.badLine(pos);
           pos++;
           continue;
@@ -174,7 +174,7 @@ export class ChunkedDecoder implements BodyDecoder {
           else if (c === SEMI) this.state = EXT_NAME_START;
           else if (c === CR) this.state = SIZE_LF;
           else if (c === SP || c === HTAB) this.state = EXT_AFTER_NAME;
-          else if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk size line ended by LF without CR', pos);
+          else if (c === LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'chunk size line ended by LF without CR', pos);
           else return this.badLine(pos);
           pos++;
           continue;
@@ -200,7 +200,7 @@ export class ChunkedDecoder implements BodyDecoder {
           else if (c === SP || c === HTAB) {
             this.state = AFTER_SIZE;
             this.sawSpace = true;
-          } else if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk size line ended by LF without CR', pos);
+          } else if (c === LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'chunk size line ended by LF without CR', pos);
           else return this.badLine(pos);
           pos++;
           continue;
@@ -219,7 +219,7 @@ export class ChunkedDecoder implements BodyDecoder {
           pos++;
           continue;
         case SIZE_LF:
-          if (c !== LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'CR without LF after the chunk size', pos);
+          if (c !== LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'CR without LF after the chunk size', pos);
           pos++;
           this.lineLength = 0;
           this.inExtensions = false;
@@ -231,12 +231,12 @@ export class ChunkedDecoder implements BodyDecoder {
           }
           continue;
         case DATA_CR:
-          if (c !== CR) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk data not followed by CRLF', pos);
+          if (c !== CR) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'chunk data not followed by CRLF', pos);
           this.state = DATA_LF;
           pos++;
           continue;
         case DATA_LF:
-          if (c !== LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunk data not followed by CRLF', pos);
+          if (c !== LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'chunk data not followed by CRLF', pos);
           this.state = SIZE;
           this.size = 0;
           this.digits = 0;
@@ -248,9 +248,9 @@ export class ChunkedDecoder implements BodyDecoder {
             pos++;
             continue;
           }
-          if (c === LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'chunked body ended by LF without CR', pos);
+          if (c === LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'chunked body ended by LF without CR', pos);
           // RFC 9112 5.2: obs-fold is refused in trailers as in the head.
-          if (c === SP || c === HTAB) return this.fail('ERR_INVALID_TRAILER', 400, 'obsolete line folding in a trailer', pos);
+          if (c === SP || c === HTAB) return this.fail(400, 'ERR_INVALID_TRAILER', 'obsolete line folding in a trailer', pos);
           this.state = TRAILER_LINE;
           this.trailerLine = '';
           continue;
@@ -259,27 +259,27 @@ export class ChunkedDecoder implements BodyDecoder {
           let stop = pos;
           while (stop < end && buf[stop] !== CR && buf[stop] !== LF) stop++;
           this.trailerBytes += stop - pos;
-          if (this.trailerBytes > this.maxTrailerSize) return this.fail('ERR_TRAILER_TOO_LARGE', 431, 'trailer section too large', pos);
-          this.trailerLine += buf.latin1Slice(pos, stop);
+          if (this.trailerBytes > this.maxTrailerSize) return this.fail(431, 'ERR_TRAILER_TOO_LARGE', 'trailer section too large', pos);
+          this.trailerLine += (buf as NativeBuffer).latin1Slice(pos, stop);
           pos = stop;
           if (stop < end) {
-            if (buf[stop] === LF) return this.fail('ERR_INVALID_TRAILER', 400, 'trailer line ended by LF without CR', pos);
+            if (buf[stop] === LF) return this.fail(400, 'ERR_INVALID_TRAILER', 'trailer line ended by LF without CR', pos);
             this.state = TRAILER_LF;
             pos++;
           }
           continue;
         }
         case TRAILER_LF:
-          if (c !== LF) return this.fail('ERR_INVALID_TRAILER', 400, 'CR without LF in a trailer', pos);
-          if (!this.addTrailer(this.trailerLine)) return this.fail('ERR_INVALID_TRAILER', 400, 'invalid trailer field', pos);
+          if (c !== LF) return this.fail(400, 'ERR_INVALID_TRAILER', 'CR without LF in a trailer', pos);
+          if (!this.addTrailer(this.trailerLine)) return this.fail(400, 'ERR_INVALID_TRAILER', 'invalid trailer field', pos);
           this.trailerLine = '';
           this.trailerBytes += 2;
-          if (this.trailerBytes > this.maxTrailerSize) return this.fail('ERR_TRAILER_TOO_LARGE', 431, 'trailer section too large', pos);
+          if (this.trailerBytes > this.maxTrailerSize) return this.fail(431, 'ERR_TRAILER_TOO_LARGE', 'trailer section too large', pos);
           this.state = TRAILER_START;
           pos++;
           continue;
         case END_LF:
-          if (c !== LF) return this.fail('ERR_MISSING_CHUNK_CRLF', 400, 'CR without LF at the end of the chunked body', pos);
+          if (c !== LF) return this.fail(400, 'ERR_MISSING_CHUNK_CRLF', 'CR without LF at the end of the chunked body', pos);
           this.done = true;
           return pos + 1;
       }

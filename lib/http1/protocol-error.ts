@@ -49,14 +49,15 @@
  * (reason phrase with CR, LF or CTLs), ERR_INVALID_TRAILER (application trailer that would split the body).
  */
 export class ProtocolError extends Error {
+  /** The status the engine answers with before closing; same name and constructor order as HttpError. */
+  readonly statusCode: number;
   readonly code: string;
-  readonly status: number;
 
-  constructor(code: string, status: number, message: string) {
+  constructor(statusCode: number, code: string, message: string) {
     super(message);
     this.name = 'ProtocolError';
+    this.statusCode = statusCode;
     this.code = code;
-    this.status = status;
   }
 }
 

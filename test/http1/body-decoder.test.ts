@@ -7,7 +7,7 @@ import { ChunkedDecoder, LengthDecoder, type BodyDecoder } from '../../lib/http1
 interface Decoded {
   data: string;
   done: boolean;
-  error: { code: string; status: number } | null;
+  error: { code: string; statusCode: number } | null;
   /** Bytes consumed over all pieces. */
   consumed: number;
   trailers: string[];
@@ -38,7 +38,7 @@ function run(decoder: BodyDecoder, pieces: Buffer[]): Decoded {
   return {
     data,
     done: decoder.done,
-    error: decoder.error && { code: decoder.error.code, status: decoder.error.status },
+    error: decoder.error && { code: decoder.error.code, statusCode: decoder.error.statusCode },
     consumed,
     trailers: decoder instanceof ChunkedDecoder ? decoder.trailers : [],
     received: decoder.received,
@@ -122,53 +122,53 @@ t.test('chunk sizes up to 2^53-1 are accepted, larger ones are not', async (t) =
   const pos = max.next(line, 0, line.length);
   t.same([pos, max.error, max.dataEnd - max.dataStart], [line.length, null, 2], 'Number.MAX_SAFE_INTEGER starts a chunk');
   const over = run(new ChunkedDecoder(), [bytesOf('20000000000000\r\n')]);
-  t.same(over.error, { code: 'ERR_CHUNK_SIZE_TOO_LARGE', status: 400 }, '2^53');
+  t.same(over.error, { code: 'ERR_CHUNK_SIZE_TOO_LARGE', statusCode: 400 }, '2^53');
 });
 
-const INVALID: Array<{ name: string; text: string; code: string; status: number; limits?: { maxTrailerSize?: number; maxChunkLineLength?: number } }> = [
-  { name: 'non-hex size', text: 'g\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: 'empty size', text: '\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: 'negative size', text: '-3\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: 'signed size', text: '+3\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: '0x prefix', text: '0x3\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: 'space inside the size', text: '1 2\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: 'trailing whitespace after the size', text: '3 \r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', status: 400 },
-  { name: 'size too large', text: 'fffffffffffffff\r\n', code: 'ERR_CHUNK_SIZE_TOO_LARGE', status: 400 },
-  { name: 'bare LF after the size', text: '3\nabc\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'CR without LF after the size', text: '3\rabc\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'bare LF after an extension', text: '3;a=b\nabc\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'data longer than the size', text: '3\r\nabcd\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'bare LF after data', text: '3\r\nabc\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'CR without LF after data', text: '3\r\nabc\r0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'invalid extension name', text: '3;(x)\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'empty extension', text: '3;\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'extension without a value after =', text: '3;a=\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'trailing whitespace after an extension', text: '3;a=b \r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'trailing whitespace after an extension name', text: '3;a \r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'two values', text: '3;a=b c\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'control byte in a quoted extension', text: '3;a="\x01"\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'unterminated quoted extension', text: '3;a="x\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'garbage after a quoted extension', text: '3;a="x"y\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', status: 400 },
-  { name: 'chunk line too long', text: `3;${'a'.repeat(5000)}\r\nabc\r\n0\r\n\r\n`, code: 'ERR_CHUNK_LINE_TOO_LONG', status: 400 },
-  { name: 'chunk line over a custom limit', text: '3;abcdefgh\r\nabc\r\n0\r\n\r\n', code: 'ERR_CHUNK_LINE_TOO_LONG', status: 400, limits: { maxChunkLineLength: 8 } },
-  { name: 'trailer without colon', text: '0\r\nnocolon\r\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'trailer with an empty name', text: '0\r\n: v\r\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'trailer with whitespace before the colon', text: '0\r\nX : v\r\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'trailer obs-fold', text: '0\r\nX: a\r\n b\r\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'trailer ended by bare LF', text: '0\r\nX: a\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'bare CR in a trailer', text: '0\r\nX: a\rb\r\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'NUL in a trailer', text: '0\r\nX: a\x00\r\n\r\n', code: 'ERR_INVALID_TRAILER', status: 400 },
-  { name: 'bare LF ending the body', text: '0\r\n\n', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'CR without LF ending the body', text: '0\r\n\rX', code: 'ERR_MISSING_CHUNK_CRLF', status: 400 },
-  { name: 'trailer section over its limit', text: `0\r\nX: ${'a'.repeat(200)}\r\n\r\n`, code: 'ERR_TRAILER_TOO_LARGE', status: 431, limits: { maxTrailerSize: 100 } },
-  { name: 'many trailers over the limit', text: `0\r\n${'X: y\r\n'.repeat(30)}\r\n`, code: 'ERR_TRAILER_TOO_LARGE', status: 431, limits: { maxTrailerSize: 100 } },
+const INVALID: Array<{ name: string; text: string; code: string; statusCode: number; limits?: { maxTrailerSize?: number; maxChunkLineLength?: number } }> = [
+  { name: 'non-hex size', text: 'g\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: 'empty size', text: '\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: 'negative size', text: '-3\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: 'signed size', text: '+3\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: '0x prefix', text: '0x3\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: 'space inside the size', text: '1 2\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: 'trailing whitespace after the size', text: '3 \r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400 },
+  { name: 'size too large', text: 'fffffffffffffff\r\n', code: 'ERR_CHUNK_SIZE_TOO_LARGE', statusCode: 400 },
+  { name: 'bare LF after the size', text: '3\nabc\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'CR without LF after the size', text: '3\rabc\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'bare LF after an extension', text: '3;a=b\nabc\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'data longer than the size', text: '3\r\nabcd\r\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'bare LF after data', text: '3\r\nabc\n0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'CR without LF after data', text: '3\r\nabc\r0\r\n\r\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'invalid extension name', text: '3;(x)\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'empty extension', text: '3;\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'extension without a value after =', text: '3;a=\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'trailing whitespace after an extension', text: '3;a=b \r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'trailing whitespace after an extension name', text: '3;a \r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'two values', text: '3;a=b c\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'control byte in a quoted extension', text: '3;a="\x01"\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'unterminated quoted extension', text: '3;a="x\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'garbage after a quoted extension', text: '3;a="x"y\r\nabc\r\n0\r\n\r\n', code: 'ERR_INVALID_CHUNK_EXTENSION', statusCode: 400 },
+  { name: 'chunk line too long', text: `3;${'a'.repeat(5000)}\r\nabc\r\n0\r\n\r\n`, code: 'ERR_CHUNK_LINE_TOO_LONG', statusCode: 400 },
+  { name: 'chunk line over a custom limit', text: '3;abcdefgh\r\nabc\r\n0\r\n\r\n', code: 'ERR_CHUNK_LINE_TOO_LONG', statusCode: 400, limits: { maxChunkLineLength: 8 } },
+  { name: 'trailer without colon', text: '0\r\nnocolon\r\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'trailer with an empty name', text: '0\r\n: v\r\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'trailer with whitespace before the colon', text: '0\r\nX : v\r\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'trailer obs-fold', text: '0\r\nX: a\r\n b\r\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'trailer ended by bare LF', text: '0\r\nX: a\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'bare CR in a trailer', text: '0\r\nX: a\rb\r\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'NUL in a trailer', text: '0\r\nX: a\x00\r\n\r\n', code: 'ERR_INVALID_TRAILER', statusCode: 400 },
+  { name: 'bare LF ending the body', text: '0\r\n\n', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'CR without LF ending the body', text: '0\r\n\rX', code: 'ERR_MISSING_CHUNK_CRLF', statusCode: 400 },
+  { name: 'trailer section over its limit', text: `0\r\nX: ${'a'.repeat(200)}\r\n\r\n`, code: 'ERR_TRAILER_TOO_LARGE', statusCode: 431, limits: { maxTrailerSize: 100 } },
+  { name: 'many trailers over the limit', text: `0\r\n${'X: y\r\n'.repeat(30)}\r\n`, code: 'ERR_TRAILER_TOO_LARGE', statusCode: 431, limits: { maxTrailerSize: 100 } },
 ];
 
 t.test('chunked errors: literal bytes, status and code, at any split', async (t) => {
   for (const c of INVALID) {
     const bytes = bytesOf(c.text);
     const r = run(new ChunkedDecoder(c.limits), [bytes]);
-    t.same(r.error, { code: c.code, status: c.status }, `${c.name}: ${c.status} ${c.code}`);
+    t.same(r.error, { code: c.code, statusCode: c.statusCode }, `${c.name}: ${c.statusCode} ${c.code}`);
     t.notOk(r.done, `${c.name}: not done`);
     let wrong = 0;
     for (let cut = 1; cut < bytes.length; cut++) {
@@ -184,7 +184,7 @@ t.test('a failed decoder consumes nothing more', async (t) => {
   const decoder = new ChunkedDecoder();
   const buf = bytesOf('z\r\n0\r\n\r\n');
   const pos = decoder.next(buf, 0, buf.length);
-  t.match(decoder.error, { code: 'ERR_INVALID_CHUNK_SIZE', status: 400, name: 'ProtocolError' });
+  t.match(decoder.error, { code: 'ERR_INVALID_CHUNK_SIZE', statusCode: 400, name: 'ProtocolError' });
   t.equal(decoder.next(buf, pos, buf.length), pos);
   t.notOk(decoder.done);
 });
@@ -194,7 +194,7 @@ t.test('trailer section exactly at its limit is accepted', async (t) => {
   const r = run(new ChunkedDecoder({ maxTrailerSize: 10 }), [bytesOf('0\r\nX: 12345\r\n\r\n')]);
   t.same([r.done, r.error, r.trailers], [true, null, ['X', '12345']]);
   const over = run(new ChunkedDecoder({ maxTrailerSize: 9 }), [bytesOf('0\r\nX: 12345\r\n\r\n')]);
-  t.same(over.error, { code: 'ERR_TRAILER_TOO_LARGE', status: 431 });
+  t.same(over.error, { code: 'ERR_TRAILER_TOO_LARGE', statusCode: 431 });
 });
 
 t.test('mutated chunked bodies: the outcome never depends on how the bytes arrive', async (t) => {

@@ -8,7 +8,7 @@ import { DEFAULT_PARSER_LIMITS, RequestHead, RequestParser, type ParserLimits } 
 interface Fed {
   head: RequestHead | null;
   consumed: number;
-  error: { code: string; status: number } | null;
+  error: { code: string; statusCode: number } | null;
   rest: Buffer;
 }
 
@@ -20,7 +20,7 @@ function feed(pieces: Buffer[], limits?: Partial<ParserLimits>): Fed {
   for (const piece of pieces) {
     const buf = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
     const n = parser.execute(buf, 0, buf.length);
-    if (n < 0) return { head: null, consumed: total, error: parser.error && { code: parser.error.code, status: parser.error.status }, rest: buf };
+    if (n < 0) return { head: null, consumed: total, error: parser.error && { code: parser.error.code, statusCode: parser.error.statusCode }, rest: buf };
     total += n;
     pending = buf.subarray(n);
     if (parser.head !== null) return { head: parser.head, consumed: total, error: null, rest: pending };
@@ -368,111 +368,111 @@ t.test('pendingBytes counts the bytes of the head seen so far', async (t) => {
   t.equal(parser.head, null);
 });
 
-const INVALID: Array<{ name: string; text: string; status: number; code: string; limits?: Partial<ParserLimits> }> = [
+const INVALID: Array<{ name: string; text: string; statusCode: number; code: string; limits?: Partial<ParserLimits> }> = [
   // Request line
-  { name: 'double space after the method', text: 'GET  / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'double space before the version', text: 'GET /  HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'tab as separator', text: 'GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_METHOD' },
-  { name: 'extra field after the version', text: 'GET / HTTP/1.1 x\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'no version (HTTP/0.9 style)', text: 'GET /\r\n\r\n', status: 400, code: 'ERR_INVALID_REQUEST_LINE' },
-  { name: 'method only', text: 'GET\r\n\r\n', status: 400, code: 'ERR_INVALID_REQUEST_LINE' },
-  { name: 'empty version', text: 'GET / \r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'invalid method token', text: 'G@T / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_METHOD' },
-  { name: 'empty method', text: ' / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_METHOD' },
-  { name: 'control byte in the target', text: 'GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'DEL in the target', text: 'GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'non-ASCII byte in the target', text: 'GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'relative target', text: 'GET index.html HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'asterisk-form with GET', text: 'GET * HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'absolute-form with another scheme', text: 'GET ftp://a/b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'absolute-form without authority', text: 'GET http:///b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'authority-form with GET', text: 'GET example.com:80 HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'CONNECT with origin-form', text: 'CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'CONNECT without port', text: 'CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_TARGET' },
-  { name: 'HTTP/2.0', text: 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', status: 505, code: 'ERR_UNSUPPORTED_VERSION' },
-  { name: 'HTTP/1.2', text: 'GET / HTTP/1.2\r\nHost: a\r\n\r\n', status: 505, code: 'ERR_UNSUPPORTED_VERSION' },
-  { name: 'HTTP/0.9 spelled out', text: 'GET / HTTP/0.9\r\n\r\n', status: 505, code: 'ERR_UNSUPPORTED_VERSION' },
-  { name: 'lower-case http', text: 'GET / http/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'HTTP/1.10', text: 'GET / HTTP/1.10\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'HTTP/1', text: 'GET / HTTP/1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'HTTP/x.1', text: 'GET / HTTP/x.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_VERSION' },
-  { name: 'too many leading empty lines', text: '\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_TOO_MANY_EMPTY_LINES' },
+  { name: 'double space after the method', text: 'GET  / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'double space before the version', text: 'GET /  HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'tab as separator', text: 'GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_METHOD' },
+  { name: 'extra field after the version', text: 'GET / HTTP/1.1 x\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'no version (HTTP/0.9 style)', text: 'GET /\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_REQUEST_LINE' },
+  { name: 'method only', text: 'GET\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_REQUEST_LINE' },
+  { name: 'empty version', text: 'GET / \r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'invalid method token', text: 'G@T / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_METHOD' },
+  { name: 'empty method', text: ' / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_METHOD' },
+  { name: 'control byte in the target', text: 'GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'DEL in the target', text: 'GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'non-ASCII byte in the target', text: 'GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'relative target', text: 'GET index.html HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'asterisk-form with GET', text: 'GET * HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'absolute-form with another scheme', text: 'GET ftp://a/b HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'absolute-form without authority', text: 'GET http:///b HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'authority-form with GET', text: 'GET example.com:80 HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'CONNECT with origin-form', text: 'CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'CONNECT without port', text: 'CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_TARGET' },
+  { name: 'HTTP/2.0', text: 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', statusCode: 505, code: 'ERR_UNSUPPORTED_VERSION' },
+  { name: 'HTTP/1.2', text: 'GET / HTTP/1.2\r\nHost: a\r\n\r\n', statusCode: 505, code: 'ERR_UNSUPPORTED_VERSION' },
+  { name: 'HTTP/0.9 spelled out', text: 'GET / HTTP/0.9\r\n\r\n', statusCode: 505, code: 'ERR_UNSUPPORTED_VERSION' },
+  { name: 'lower-case http', text: 'GET / http/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'HTTP/1.10', text: 'GET / HTTP/1.10\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'HTTP/1', text: 'GET / HTTP/1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'HTTP/x.1', text: 'GET / HTTP/x.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_VERSION' },
+  { name: 'too many leading empty lines', text: '\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_TOO_MANY_EMPTY_LINES' },
   // Line endings
-  { name: 'bare LF ending the request line', text: 'GET / HTTP/1.1\nHost: a\r\n\r\n', status: 400, code: 'ERR_BARE_LF' },
-  { name: 'bare LF ending a header line', text: 'GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n', status: 400, code: 'ERR_BARE_LF' },
-  { name: 'bare LF ending the head', text: 'GET / HTTP/1.1\r\nHost: a\r\n\n', status: 400, code: 'ERR_BARE_LF' },
-  { name: 'bare LF as a leading empty line', text: '\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_BARE_LF' },
-  { name: 'bare LF after a name', text: 'GET / HTTP/1.1\r\nHost: a\r\nX\n\r\n', status: 400, code: 'ERR_BARE_LF' },
-  { name: 'bare CR after the version', text: 'GET / HTTP/1.1\rHost: a\r\n\r\n', status: 400, code: 'ERR_BARE_CR' },
-  { name: 'bare CR as the end of the head', text: 'GET / HTTP/1.1\r\nHost: a\r\n\rX\r\n', status: 400, code: 'ERR_BARE_CR' },
-  { name: 'bare CR before the request line', text: '\rGET / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_BARE_CR' },
-  { name: 'bare CR inside the target', text: 'GET /\r HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, code: 'ERR_INVALID_REQUEST_LINE' },
+  { name: 'bare LF ending the request line', text: 'GET / HTTP/1.1\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_BARE_LF' },
+  { name: 'bare LF ending a header line', text: 'GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n', statusCode: 400, code: 'ERR_BARE_LF' },
+  { name: 'bare LF ending the head', text: 'GET / HTTP/1.1\r\nHost: a\r\n\n', statusCode: 400, code: 'ERR_BARE_LF' },
+  { name: 'bare LF as a leading empty line', text: '\nGET / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_BARE_LF' },
+  { name: 'bare LF after a name', text: 'GET / HTTP/1.1\r\nHost: a\r\nX\n\r\n', statusCode: 400, code: 'ERR_BARE_LF' },
+  { name: 'bare CR after the version', text: 'GET / HTTP/1.1\rHost: a\r\n\r\n', statusCode: 400, code: 'ERR_BARE_CR' },
+  { name: 'bare CR as the end of the head', text: 'GET / HTTP/1.1\r\nHost: a\r\n\rX\r\n', statusCode: 400, code: 'ERR_BARE_CR' },
+  { name: 'bare CR before the request line', text: '\rGET / HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_BARE_CR' },
+  { name: 'bare CR inside the target', text: 'GET /\r HTTP/1.1\r\nHost: a\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_REQUEST_LINE' },
   // Field lines
-  { name: 'bare CR inside a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_VALUE' },
-  { name: 'bare CR ending a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_VALUE' },
-  { name: 'NUL in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_VALUE' },
-  { name: 'DEL in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_VALUE' },
-  { name: 'ESC in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x1bb\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_VALUE' },
-  { name: 'vertical tab in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x0bb\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_VALUE' },
-  { name: 'whitespace before the colon', text: 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\n', status: 400, code: 'ERR_WHITESPACE_BEFORE_COLON' },
-  { name: 'tab before the colon', text: 'GET / HTTP/1.1\r\nHost\t: a\r\n\r\n', status: 400, code: 'ERR_WHITESPACE_BEFORE_COLON' },
-  { name: 'obs-fold with spaces', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n', status: 400, code: 'ERR_OBS_FOLD' },
-  { name: 'obs-fold with a tab', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n', status: 400, code: 'ERR_OBS_FOLD' },
-  { name: 'whitespace before the first field', text: 'GET / HTTP/1.1\r\n Host: a\r\n\r\n', status: 400, code: 'ERR_OBS_FOLD' },
-  { name: 'invalid token character in a name', text: 'GET / HTTP/1.1\r\nHost: a\r\nX(y): z\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_NAME' },
-  { name: 'non-ASCII byte in a name', text: 'GET / HTTP/1.1\r\nHost: a\r\nX\xe9: z\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_NAME' },
-  { name: 'empty header name', text: 'GET / HTTP/1.1\r\nHost: a\r\n: z\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_NAME' },
-  { name: 'header line without a colon', text: 'GET / HTTP/1.1\r\nHost: a\r\nnocolon\r\n\r\n', status: 400, code: 'ERR_INVALID_HEADER_NAME' },
+  { name: 'bare CR inside a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' },
+  { name: 'bare CR ending a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' },
+  { name: 'NUL in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' },
+  { name: 'DEL in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' },
+  { name: 'ESC in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x1bb\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' },
+  { name: 'vertical tab in a value', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x0bb\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' },
+  { name: 'whitespace before the colon', text: 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\n', statusCode: 400, code: 'ERR_WHITESPACE_BEFORE_COLON' },
+  { name: 'tab before the colon', text: 'GET / HTTP/1.1\r\nHost\t: a\r\n\r\n', statusCode: 400, code: 'ERR_WHITESPACE_BEFORE_COLON' },
+  { name: 'obs-fold with spaces', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n', statusCode: 400, code: 'ERR_OBS_FOLD' },
+  { name: 'obs-fold with a tab', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n', statusCode: 400, code: 'ERR_OBS_FOLD' },
+  { name: 'whitespace before the first field', text: 'GET / HTTP/1.1\r\n Host: a\r\n\r\n', statusCode: 400, code: 'ERR_OBS_FOLD' },
+  { name: 'invalid token character in a name', text: 'GET / HTTP/1.1\r\nHost: a\r\nX(y): z\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_NAME' },
+  { name: 'non-ASCII byte in a name', text: 'GET / HTTP/1.1\r\nHost: a\r\nX\xe9: z\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_NAME' },
+  { name: 'empty header name', text: 'GET / HTTP/1.1\r\nHost: a\r\n: z\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_NAME' },
+  { name: 'header line without a colon', text: 'GET / HTTP/1.1\r\nHost: a\r\nnocolon\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HEADER_NAME' },
   // Host
-  { name: 'missing Host on HTTP/1.1', text: 'GET / HTTP/1.1\r\nX: y\r\n\r\n', status: 400, code: 'ERR_MISSING_HOST' },
-  { name: 'duplicate Host', text: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400, code: 'ERR_DUPLICATE_HOST' },
-  { name: 'duplicate identical Host', text: 'GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n', status: 400, code: 'ERR_DUPLICATE_HOST' },
-  { name: 'duplicate Host on HTTP/1.0', text: 'GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n', status: 400, code: 'ERR_DUPLICATE_HOST' },
-  { name: 'space inside Host', text: 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', status: 400, code: 'ERR_INVALID_HOST' },
-  { name: 'non-ASCII Host', text: 'GET / HTTP/1.1\r\nHost: caf\xe9\r\n\r\n', status: 400, code: 'ERR_INVALID_HOST' },
+  { name: 'missing Host on HTTP/1.1', text: 'GET / HTTP/1.1\r\nX: y\r\n\r\n', statusCode: 400, code: 'ERR_MISSING_HOST' },
+  { name: 'duplicate Host', text: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', statusCode: 400, code: 'ERR_DUPLICATE_HOST' },
+  { name: 'duplicate identical Host', text: 'GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n', statusCode: 400, code: 'ERR_DUPLICATE_HOST' },
+  { name: 'duplicate Host on HTTP/1.0', text: 'GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n', statusCode: 400, code: 'ERR_DUPLICATE_HOST' },
+  { name: 'space inside Host', text: 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HOST' },
+  { name: 'non-ASCII Host', text: 'GET / HTTP/1.1\r\nHost: caf\xe9\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_HOST' },
   // Content-Length and Transfer-Encoding
-  { name: 'Content-Length with Transfer-Encoding', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n', status: 400, code: 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING' },
-  { name: 'Transfer-Encoding before Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n', status: 400, code: 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING' },
-  { name: 'Content-Length: 0 with Transfer-Encoding', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n', status: 400, code: 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING' },
-  { name: 'differing duplicate Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n', status: 400, code: 'ERR_CONFLICTING_CONTENT_LENGTH' },
-  { name: 'differing Content-Length list', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n', status: 400, code: 'ERR_CONFLICTING_CONTENT_LENGTH' },
-  { name: 'signed Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'negative Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'Content-Length of 16 significant digits after zeros', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0001000000000000000\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'hex Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'empty Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'empty element in a Content-Length list', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'space inside Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'decimal point in Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1.0\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'Content-Length over 15 digits', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000\r\n\r\n', status: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
-  { name: 'Transfer-Encoding not ending in chunked', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', status: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
-  { name: 'Transfer-Encoding identity', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n', status: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
-  { name: 'empty Transfer-Encoding', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n', status: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
-  { name: 'chunked with a parameter', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n', status: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
-  { name: 'chunked twice in two fields', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n', status: 400, code: 'ERR_CHUNKED_TWICE' },
-  { name: 'chunked twice in one list', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, Chunked\r\n\r\n', status: 400, code: 'ERR_CHUNKED_TWICE' },
-  { name: 'gzip before chunked', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', status: 501, code: 'ERR_UNSUPPORTED_TRANSFER_CODING' },
-  { name: 'gzip and chunked in two fields', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n', status: 501, code: 'ERR_UNSUPPORTED_TRANSFER_CODING' },
-  { name: 'Transfer-Encoding on HTTP/1.0', text: 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n', status: 400, code: 'ERR_TRANSFER_ENCODING_HTTP10' },
+  { name: 'Content-Length with Transfer-Encoding', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n', statusCode: 400, code: 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING' },
+  { name: 'Transfer-Encoding before Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n', statusCode: 400, code: 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING' },
+  { name: 'Content-Length: 0 with Transfer-Encoding', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n', statusCode: 400, code: 'ERR_CONTENT_LENGTH_WITH_TRANSFER_ENCODING' },
+  { name: 'differing duplicate Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n', statusCode: 400, code: 'ERR_CONFLICTING_CONTENT_LENGTH' },
+  { name: 'differing Content-Length list', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n', statusCode: 400, code: 'ERR_CONFLICTING_CONTENT_LENGTH' },
+  { name: 'signed Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'negative Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'Content-Length of 16 significant digits after zeros', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0001000000000000000\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'hex Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'empty Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'empty element in a Content-Length list', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'space inside Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'decimal point in Content-Length', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1.0\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'Content-Length over 15 digits', text: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000\r\n\r\n', statusCode: 400, code: 'ERR_INVALID_CONTENT_LENGTH' },
+  { name: 'Transfer-Encoding not ending in chunked', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', statusCode: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
+  { name: 'Transfer-Encoding identity', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n', statusCode: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
+  { name: 'empty Transfer-Encoding', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n', statusCode: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
+  { name: 'chunked with a parameter', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n', statusCode: 400, code: 'ERR_TRANSFER_ENCODING_NOT_CHUNKED' },
+  { name: 'chunked twice in two fields', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n', statusCode: 400, code: 'ERR_CHUNKED_TWICE' },
+  { name: 'chunked twice in one list', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, Chunked\r\n\r\n', statusCode: 400, code: 'ERR_CHUNKED_TWICE' },
+  { name: 'gzip before chunked', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', statusCode: 501, code: 'ERR_UNSUPPORTED_TRANSFER_CODING' },
+  { name: 'gzip and chunked in two fields', text: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n', statusCode: 501, code: 'ERR_UNSUPPORTED_TRANSFER_CODING' },
+  { name: 'Transfer-Encoding on HTTP/1.0', text: 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n', statusCode: 400, code: 'ERR_TRANSFER_ENCODING_HTTP10' },
   // Expect
-  { name: 'unknown expectation', text: 'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n', status: 417, code: 'ERR_UNSUPPORTED_EXPECTATION' },
-  { name: '100-continue with a parameter', text: 'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue;x=1\r\n\r\n', status: 417, code: 'ERR_UNSUPPORTED_EXPECTATION' },
-  { name: '100-continue and another expectation', text: 'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: foo\r\n\r\n', status: 417, code: 'ERR_UNSUPPORTED_EXPECTATION' },
+  { name: 'unknown expectation', text: 'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n', statusCode: 417, code: 'ERR_UNSUPPORTED_EXPECTATION' },
+  { name: '100-continue with a parameter', text: 'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue;x=1\r\n\r\n', statusCode: 417, code: 'ERR_UNSUPPORTED_EXPECTATION' },
+  { name: '100-continue and another expectation', text: 'PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: foo\r\n\r\n', statusCode: 417, code: 'ERR_UNSUPPORTED_EXPECTATION' },
   // Limits
-  { name: 'target over maxUriLength', text: `GET /${'a'.repeat(100)} HTTP/1.1\r\nHost: a\r\n\r\n`, status: 414, code: 'ERR_URI_TOO_LONG', limits: { maxUriLength: 64 } },
-  { name: 'target one byte over maxUriLength', text: `GET /${'a'.repeat(64)} HTTP/1.1\r\nHost: a\r\n\r\n`, status: 414, code: 'ERR_URI_TOO_LONG', limits: { maxUriLength: 64 } },
-  { name: 'head over maxHeaderSize', text: `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(300)}\r\n\r\n`, status: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 256 } },
-  { name: 'head one byte over maxHeaderSize', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: 12345\r\n\r\n', status: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 36 } },
-  { name: 'syntax error past maxHeaderSize', text: `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(300)}\x00\r\n\r\n`, status: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 256 } },
-  { name: 'long target past maxHeaderSize', text: `GET /${'a'.repeat(300)} HTTP/1.1\r\nHost: a\r\n\r\n`, status: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 100, maxUriLength: 200 } },
-  { name: 'more headers than maxHeaderCount', text: `GET / HTTP/1.1\r\nHost: a\r\n${'X: y\r\n'.repeat(5)}\r\n`, status: 431, code: 'ERR_TOO_MANY_HEADERS', limits: { maxHeaderCount: 5 } },
+  { name: 'target over maxUriLength', text: `GET /${'a'.repeat(100)} HTTP/1.1\r\nHost: a\r\n\r\n`, statusCode: 414, code: 'ERR_URI_TOO_LONG', limits: { maxUriLength: 64 } },
+  { name: 'target one byte over maxUriLength', text: `GET /${'a'.repeat(64)} HTTP/1.1\r\nHost: a\r\n\r\n`, statusCode: 414, code: 'ERR_URI_TOO_LONG', limits: { maxUriLength: 64 } },
+  { name: 'head over maxHeaderSize', text: `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(300)}\r\n\r\n`, statusCode: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 256 } },
+  { name: 'head one byte over maxHeaderSize', text: 'GET / HTTP/1.1\r\nHost: a\r\nX: 12345\r\n\r\n', statusCode: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 36 } },
+  { name: 'syntax error past maxHeaderSize', text: `GET / HTTP/1.1\r\nHost: a\r\nX: ${'v'.repeat(300)}\x00\r\n\r\n`, statusCode: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 256 } },
+  { name: 'long target past maxHeaderSize', text: `GET /${'a'.repeat(300)} HTTP/1.1\r\nHost: a\r\n\r\n`, statusCode: 431, code: 'ERR_HEAD_TOO_LARGE', limits: { maxHeaderSize: 100, maxUriLength: 200 } },
+  { name: 'more headers than maxHeaderCount', text: `GET / HTTP/1.1\r\nHost: a\r\n${'X: y\r\n'.repeat(5)}\r\n`, statusCode: 431, code: 'ERR_TOO_MANY_HEADERS', limits: { maxHeaderCount: 5 } },
 ];
 
 t.test('every strictness rule: literal bytes, expected status and code', async (t) => {
   for (const c of INVALID) {
     const r = whole(c.text, c.limits);
     t.equal(r.head, null, `${c.name}: no head`);
-    t.same(r.error, { status: c.status, code: c.code }, `${c.name}: ${c.status} ${c.code}`);
+    t.same(r.error, { statusCode: c.statusCode, code: c.code }, `${c.name}: ${c.statusCode} ${c.code}`);
   }
 });
 
@@ -485,7 +485,7 @@ t.test('rejections do not depend on how the bytes are split', async (t) => {
       if (r.error === null || r.error.code !== c.code) wrong++;
     }
     t.equal(wrong, 0, `${c.name}: same error at every split`);
-    t.same(bytewise(c.text, c.limits).error, { status: c.status, code: c.code }, `${c.name}: same error one byte at a time`);
+    t.same(bytewise(c.text, c.limits).error, { statusCode: c.statusCode, code: c.code }, `${c.name}: same error one byte at a time`);
   }
 });
 
@@ -494,12 +494,12 @@ t.test('a head of exactly maxHeaderSize bytes and a target of exactly maxUriLeng
   t.equal(text.length, 37);
   t.ok(whole(text, { maxHeaderSize: 37 }).head, 'head at the limit');
   t.ok(bytewise(text, { maxHeaderSize: 37 }).head, 'head at the limit, one byte at a time');
-  t.same(whole(text, { maxHeaderSize: 36 }).error, { status: 431, code: 'ERR_HEAD_TOO_LARGE' }, 'one byte less is too little');
+  t.same(whole(text, { maxHeaderSize: 36 }).error, { statusCode: 431, code: 'ERR_HEAD_TOO_LARGE' }, 'one byte less is too little');
   const target = `/${'a'.repeat(63)}`;
   const withTarget = `GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`;
   t.equal(whole(withTarget, { maxUriLength: 64 }).head?.target, target, 'target at the limit');
   t.equal(bytewise(withTarget, { maxUriLength: 64 }).head?.target, target, 'target at the limit, one byte at a time');
-  t.same(whole(withTarget, { maxUriLength: 63 }).error, { status: 414, code: 'ERR_URI_TOO_LONG' });
+  t.same(whole(withTarget, { maxUriLength: 63 }).error, { statusCode: 414, code: 'ERR_URI_TOO_LONG' });
   const headers = `GET / HTTP/1.1\r\nHost: a\r\n${'X: y\r\n'.repeat(4)}\r\n`;
   t.ok(whole(headers, { maxHeaderCount: 5 }).head, 'header count at the limit');
   t.equal(DEFAULT_PARSER_LIMITS.maxHeaderSize, 16_384);
@@ -515,23 +515,23 @@ t.test('limits fire on an incomplete head, before its end arrives', async (t) =>
   t.equal(parser.error, null, 'a partial line is fine');
   const megabyte = Buffer.concat([start.subarray(n), Buffer.alloc(1 << 20, 'a')]);
   t.equal(parser.execute(megabyte, 0, megabyte.length), -1, 'a 1 MB line without LF fails at once');
-  t.match(parser.error, { status: 431, code: 'ERR_HEAD_TOO_LARGE' });
+  t.match(parser.error, { statusCode: 431, code: 'ERR_HEAD_TOO_LARGE' });
 
   const crossing = feed([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nX: '), Buffer.alloc(16_384 - 28, 'a')]);
-  t.same(crossing.error, { status: 431, code: 'ERR_HEAD_TOO_LARGE' }, 'as soon as the buffered line reaches the limit');
+  t.same(crossing.error, { statusCode: 431, code: 'ERR_HEAD_TOO_LARGE' }, 'as soon as the buffered line reaches the limit');
   const below = feed([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nX: '), Buffer.alloc(16_384 - 30, 'a')]);
   t.equal(below.error, null, 'not before: the line might still end within the limit');
 
   const longTarget = feed([Buffer.from('GET /'), Buffer.alloc(10_000, 'a')]);
-  t.same(longTarget.error, { status: 414, code: 'ERR_URI_TOO_LONG' }, 'a request line with no LF yet');
+  t.same(longTarget.error, { statusCode: 414, code: 'ERR_URI_TOO_LONG' }, 'a request line with no LF yet');
   const longMethod = feed([Buffer.alloc(20_000, 'A')]);
-  t.same(longMethod.error, { status: 431, code: 'ERR_HEAD_TOO_LARGE' }, 'an endless method');
+  t.same(longMethod.error, { statusCode: 431, code: 'ERR_HEAD_TOO_LARGE' }, 'an endless method');
   const manyLines = feed([Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\n${'X: y\r\n'.repeat(200)}`)]);
-  t.same(manyLines.error, { status: 431, code: 'ERR_TOO_MANY_HEADERS' }, 'too many header lines before the blank line');
+  t.same(manyLines.error, { statusCode: 431, code: 'ERR_TOO_MANY_HEADERS' }, 'too many header lines before the blank line');
   const earlySyntax = feed([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nX: a\x00')]);
-  t.same(earlySyntax.error, { status: 400, code: 'ERR_INVALID_HEADER_VALUE' }, 'a bad byte fails before its line ends');
+  t.same(earlySyntax.error, { statusCode: 400, code: 'ERR_INVALID_HEADER_VALUE' }, 'a bad byte fails before its line ends');
   const earlyVersion = feed([Buffer.from('GET / HTTP/2.0\r')]);
-  t.same(earlyVersion.error, { status: 505, code: 'ERR_UNSUPPORTED_VERSION' }, 'the version is judged at its CR');
+  t.same(earlyVersion.error, { statusCode: 505, code: 'ERR_UNSUPPORTED_VERSION' }, 'the version is judged at its CR');
 });
 
 /** Counts every indexed byte read the parser makes, through a Proxy that forwards methods to the real Buffer. */
@@ -578,7 +578,7 @@ t.test('a failed parser stays failed until reset', async (t) => {
   const bad = Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nX : y\r\n\r\n');
   t.equal(parser.execute(bad, 0, bad.length), -1);
   const error = parser.error;
-  t.match(error, { code: 'ERR_WHITESPACE_BEFORE_COLON', status: 400, name: 'ProtocolError' });
+  t.match(error, { code: 'ERR_WHITESPACE_BEFORE_COLON', statusCode: 400, name: 'ProtocolError' });
   const good = Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
   t.equal(parser.execute(good, 0, good.length), -1);
   t.equal(parser.error, error, 'the same error');

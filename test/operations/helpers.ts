@@ -125,8 +125,8 @@ export function parseWrk(output: string): WrkSummary {
 
 /** Pids from a "rolling restart done" or "ready" line. */
 export function workerPids(line: string): number[] {
-  const m = /workers ([\d,]+)/.exec(line);
-  return m === null ? [] : m[1].split(',').map(Number);
+  const list = /workers ([\d,]+)/.exec(line)?.[1];
+  return list === undefined ? [] : list.split(',').map(Number);
 }
 
 /** Status of GET /pid through a proxy, 0 when the connection fails: polled until the proxy is up. */
