@@ -134,12 +134,29 @@ function rangeApplies(req: Request<unknown>, etag: string | null, lastModified: 
 
 /**
  * One `bytes=` range (RFC 9110 14.1.2) as [first, last]; null means "send the whole file"
- * (other units, syntax errors, several ranges: all allowed to be ignored).
+ * (other units, syntax errors, several ranges: all allowed to be ignored). SP/HTAB are tolerated
+ * around the unit, "=" and "-". A forward-only scan: every character is looked at once, so a crafted
+ * value at the head limit costs microseconds (an expression with adjacent `\s*` groups backtracked
+ * in the cube of its length).
  */
 export function parseRange(header: string, size: number): [number, number] | null | 'unsatisfiable' {
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (match === null) return null;
-  const [, first, last] = match as unknown as [string, string, string];
+  const n = header.length;
+  let i = skipBlanks(header, 0);
+  // Range units are case-insensitive (RFC 9110 14.1).
+  if (n - i < 5 || header.slice(i, i + 5).toLowerCase() !== 'bytes') return null;
+  i = skipBlanks(header, i + 5);
+  if (header.charCodeAt(i) !== 0x3d /* = */) return null;
+  i = skipBlanks(header, i + 1);
+  const firstStart = i;
+  i = skipDigits(header, i);
+  const first = header.slice(firstStart, i);
+  i = skipBlanks(header, i);
+  if (header.charCodeAt(i) !== 0x2d /* - */) return null;
+  i = skipBlanks(header, i + 1);
+  const lastStart = i;
+  i = skipDigits(header, i);
+  const last = header.slice(lastStart, i);
+  if (skipBlanks(header, i) !== n) return null;
   if (first === '' && last === '') return null;
   if (first === '') {
     const suffix = Number(last);
@@ -151,6 +168,16 @@ export function parseRange(header: string, size: number): [number, number] | nul
   const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
   if (end < start) return null;
   return [start, end];
+}
+
+function skipBlanks(text: string, i: number): number {
+  for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09; c = text.charCodeAt(++i));
+  return i;
+}
+
+function skipDigits(text: string, i: number): number {
+  for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i));
+  return i;
 }
 
 function fileError(err: unknown, path: string): Error {
