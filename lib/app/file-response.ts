@@ -1,8 +1,9 @@
-// File responses: validators (ETag, Last-Modified), conditional requests answered with 304
-// (RFC 9110 13), single byte ranges with 206/416 (RFC 9110 14), and the body sent with Content-Length.
+// File responses: regular files only (a FIFO or device is never opened for reading), validators
+// (ETag, Last-Modified), conditional requests answered with 304 (RFC 9110 13), single byte ranges
+// with 206/416 (RFC 9110 14), and the body sent with Content-Length.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
 import { formatHttpDate } from '../http1/date-cache.js';
 import { HttpError } from '../connection/http-error.js';
 import { contentTypeFor } from './mime-types.js';
@@ -27,17 +28,54 @@ export interface FileOptions {
 /** Files up to this size are read whole and go out with their head in one write. */
 const WHOLE_READ_LIMIT = 64 * 1024;
 
-export async function sendFile(req: Request<unknown>, res: Response, path: string, options: FileOptions = {}): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    throw fileError(err, path);
+// A blocking open of a FIFO waits for a writer while holding one of libuv's four fs threads, so a
+// few requests for one would stall every file operation of the process. O_NONBLOCK makes such an open
+// return at once; reads of regular files ignore the flag. O_NOCTTY: a terminal swapped in for a file
+// never becomes the process's controlling terminal.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/** Tries to open a path whose stat and descriptor disagree (replaced between the two) before giving up. */
+const OPEN_ATTEMPTS = 2;
+
+/**
+ * Opens `path` only if it is a regular file: stat first (a FIFO, socket or device is never opened),
+ * open without blocking, then fstat the descriptor and require a regular file with the inode that was
+ * checked, so a file swapped for something else in between is caught. `known` is a stat the caller
+ * already made. Null when there is no regular file to serve; other failures reject as fileError().
+ */
+export async function openRegularFile(path: string, known?: Stats): Promise<{ handle: FileHandle; stats: Stats } | null> {
+  for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+    let handle: FileHandle;
+    let checked: Stats;
+    try {
+      checked = attempt === 0 && known !== undefined ? known : await stat(path);
+      if (!checked.isFile()) return null;
+      handle = await open(path, OPEN_FLAGS);
+    } catch (err) {
+      throw fileError(err, path);
+    }
+    let stats: Stats;
+    try {
+      stats = await handle.stat();
+    } catch (err) {
+      await handle.close();
+      throw fileError(err, path);
+    }
+    if (stats.isFile() && stats.ino === checked.ino && stats.dev === checked.dev) return { handle, stats };
+    // Replaced since the stat (a deploy renaming files into place, or a swap meant to trick us):
+    // the next attempt starts over from a fresh stat.
+    await handle.close();
   }
+  return null;
+}
+
+/** `known`: the path's stat when the caller already has it (serveStatic), saving one system call. */
+export async function sendFile(req: Request<unknown>, res: Response, path: string, options: FileOptions = {}, known?: Stats): Promise<void> {
+  const opened = await openRegularFile(path, known);
+  if (opened === null) throw new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
+  const { handle, stats } = opened;
   let handedOver = false;
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
     const etag = options.etag === false ? null : entityTag(stats);
     const lastModified = options.lastModified === false ? null : formatHttpDate(Math.floor(stats.mtimeMs / 1000) * 1000);
     const maxAge = options.maxAge ?? 0;
@@ -182,7 +220,7 @@ function skipDigits(text: string, i: number): number {
 
 function fileError(err: unknown, path: string): Error {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG') {
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') {
     // The message reaches the client: it names no filesystem path.
     return new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
   }
