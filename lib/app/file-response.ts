@@ -178,43 +178,43 @@ function rangeApplies(req: Request<unknown>, etag: string | null, lastModified: 
  * in the cube of its length).
  */
 export function parseRange(header: string, size: number): [number, number] | null | 'unsatisfiable' {
-  const n = header.length;
   let i = skipBlanks(header, 0);
-  // Range units are case-insensitive (RFC 9110 14.1).
-  if (n - i < 5 || header.slice(i, i + 5).toLowerCase() !== 'bytes') return null;
+  if (!isBytesUnit(header, i)) return null;
   i = skipBlanks(header, i + 5);
   if (header.charCodeAt(i) !== 0x3d /* = */) return null;
   i = skipBlanks(header, i + 1);
+  // Digits are summed as they are passed; a value past 2^53 is beyond any file size anyway.
   const firstStart = i;
-  i = skipDigits(header, i);
-  const first = header.slice(firstStart, i);
+  let first = 0;
+  for (let c = header.charCodeAt(i); c >= 0x30 && c <= 0x39; c = header.charCodeAt(++i)) first = first * 10 + (c - 0x30);
+  const hasFirst = i > firstStart;
   i = skipBlanks(header, i);
   if (header.charCodeAt(i) !== 0x2d /* - */) return null;
   i = skipBlanks(header, i + 1);
   const lastStart = i;
-  i = skipDigits(header, i);
-  const last = header.slice(lastStart, i);
-  if (skipBlanks(header, i) !== n) return null;
-  if (first === '' && last === '') return null;
-  if (first === '') {
-    const suffix = Number(last);
-    if (suffix === 0) return 'unsatisfiable';
-    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
+  let last = 0;
+  for (let c = header.charCodeAt(i); c >= 0x30 && c <= 0x39; c = header.charCodeAt(++i)) last = last * 10 + (c - 0x30);
+  const hasLast = i > lastStart;
+  if (skipBlanks(header, i) !== header.length) return null;
+  if (!hasFirst) {
+    if (!hasLast) return null;
+    if (last === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - last), size - 1];
   }
-  const start = Number(first);
-  if (start >= size) return 'unsatisfiable';
-  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
-  if (end < start) return null;
-  return [start, end];
+  if (first >= size) return 'unsatisfiable';
+  const end = hasLast ? Math.min(last, size - 1) : size - 1;
+  if (end < first) return null;
+  return [first, end];
+}
+
+/** "bytes" at `i`, in any case (range units are case-insensitive, RFC 9110 14.1). */
+function isBytesUnit(text: string, i: number): boolean {
+  return (text.charCodeAt(i) | 0x20) === 0x62 && (text.charCodeAt(i + 1) | 0x20) === 0x79 && (text.charCodeAt(i + 2) | 0x20) === 0x74
+    && (text.charCodeAt(i + 3) | 0x20) === 0x65 && (text.charCodeAt(i + 4) | 0x20) === 0x73;
 }
 
 function skipBlanks(text: string, i: number): number {
   for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09; c = text.charCodeAt(++i));
-  return i;
-}
-
-function skipDigits(text: string, i: number): number {
-  for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i));
   return i;
 }
 
