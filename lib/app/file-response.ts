@@ -1,8 +1,9 @@
-// File responses: validators (ETag, Last-Modified), conditional requests answered with 304
-// (RFC 9110 13), single byte ranges with 206/416 (RFC 9110 14), and the body sent with Content-Length.
+// File responses: regular files only (a FIFO or device is never opened for reading), validators
+// (ETag, Last-Modified), conditional requests answered with 304 (RFC 9110 13), single byte ranges
+// with 206/416 (RFC 9110 14), and the body sent with Content-Length.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
 import { formatHttpDate } from '../http1/date-cache.js';
 import { HttpError } from '../connection/http-error.js';
 import { contentTypeFor } from './mime-types.js';
@@ -27,17 +28,54 @@ export interface FileOptions {
 /** Files up to this size are read whole and go out with their head in one write. */
 const WHOLE_READ_LIMIT = 64 * 1024;
 
-export async function sendFile(req: Request<unknown>, res: Response, path: string, options: FileOptions = {}): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    throw fileError(err, path);
+// A blocking open of a FIFO waits for a writer while holding one of libuv's four fs threads, so a
+// few requests for one would stall every file operation of the process. O_NONBLOCK makes such an open
+// return at once; reads of regular files ignore the flag. O_NOCTTY: a terminal swapped in for a file
+// never becomes the process's controlling terminal.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/** Tries to open a path whose stat and descriptor disagree (replaced between the two) before giving up. */
+const OPEN_ATTEMPTS = 2;
+
+/**
+ * Opens `path` only if it is a regular file: stat first (a FIFO, socket or device is never opened),
+ * open without blocking, then fstat the descriptor and require a regular file with the inode that was
+ * checked, so a file swapped for something else in between is caught. `known` is a stat the caller
+ * already made. Null when there is no regular file to serve; other failures reject as fileError().
+ */
+export async function openRegularFile(path: string, known?: Stats): Promise<{ handle: FileHandle; stats: Stats } | null> {
+  for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
+    let handle: FileHandle;
+    let checked: Stats;
+    try {
+      checked = attempt === 0 && known !== undefined ? known : await stat(path);
+      if (!checked.isFile()) return null;
+      handle = await open(path, OPEN_FLAGS);
+    } catch (err) {
+      throw fileError(err, path);
+    }
+    let stats: Stats;
+    try {
+      stats = await handle.stat();
+    } catch (err) {
+      await handle.close();
+      throw fileError(err, path);
+    }
+    if (stats.isFile() && stats.ino === checked.ino && stats.dev === checked.dev) return { handle, stats };
+    // Replaced since the stat (a deploy renaming files into place, or a swap meant to trick us):
+    // the next attempt starts over from a fresh stat.
+    await handle.close();
   }
+  return null;
+}
+
+/** `known`: the path's stat when the caller already has it (serveStatic), saving one system call. */
+export async function sendFile(req: Request<unknown>, res: Response, path: string, options: FileOptions = {}, known?: Stats): Promise<void> {
+  const opened = await openRegularFile(path, known);
+  if (opened === null) throw new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
+  const { handle, stats } = opened;
   let handedOver = false;
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
     const etag = options.etag === false ? null : entityTag(stats);
     const lastModified = options.lastModified === false ? null : formatHttpDate(Math.floor(stats.mtimeMs / 1000) * 1000);
     const maxAge = options.maxAge ?? 0;
@@ -134,28 +172,55 @@ function rangeApplies(req: Request<unknown>, etag: string | null, lastModified: 
 
 /**
  * One `bytes=` range (RFC 9110 14.1.2) as [first, last]; null means "send the whole file"
- * (other units, syntax errors, several ranges: all allowed to be ignored).
+ * (other units, syntax errors, several ranges: all allowed to be ignored). SP/HTAB are tolerated
+ * around the unit, "=" and "-". A forward-only scan: every character is looked at once, so a crafted
+ * value at the head limit costs microseconds (an expression with adjacent `\s*` groups backtracked
+ * in the cube of its length).
  */
 export function parseRange(header: string, size: number): [number, number] | null | 'unsatisfiable' {
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (match === null) return null;
-  const [, first, last] = match as unknown as [string, string, string];
-  if (first === '' && last === '') return null;
-  if (first === '') {
-    const suffix = Number(last);
-    if (suffix === 0) return 'unsatisfiable';
-    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
+  let i = skipBlanks(header, 0);
+  if (!isBytesUnit(header, i)) return null;
+  i = skipBlanks(header, i + 5);
+  if (header.charCodeAt(i) !== 0x3d /* = */) return null;
+  i = skipBlanks(header, i + 1);
+  // Digits are summed as they are passed; a value past 2^53 is beyond any file size anyway.
+  const firstStart = i;
+  let first = 0;
+  for (let c = header.charCodeAt(i); c >= 0x30 && c <= 0x39; c = header.charCodeAt(++i)) first = first * 10 + (c - 0x30);
+  const hasFirst = i > firstStart;
+  i = skipBlanks(header, i);
+  if (header.charCodeAt(i) !== 0x2d /* - */) return null;
+  i = skipBlanks(header, i + 1);
+  const lastStart = i;
+  let last = 0;
+  for (let c = header.charCodeAt(i); c >= 0x30 && c <= 0x39; c = header.charCodeAt(++i)) last = last * 10 + (c - 0x30);
+  const hasLast = i > lastStart;
+  if (skipBlanks(header, i) !== header.length) return null;
+  if (!hasFirst) {
+    if (!hasLast) return null;
+    if (last === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - last), size - 1];
   }
-  const start = Number(first);
-  if (start >= size) return 'unsatisfiable';
-  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
-  if (end < start) return null;
-  return [start, end];
+  if (first >= size) return 'unsatisfiable';
+  const end = hasLast ? Math.min(last, size - 1) : size - 1;
+  if (end < first) return null;
+  return [first, end];
+}
+
+/** "bytes" at `i`, in any case (range units are case-insensitive, RFC 9110 14.1). */
+function isBytesUnit(text: string, i: number): boolean {
+  return (text.charCodeAt(i) | 0x20) === 0x62 && (text.charCodeAt(i + 1) | 0x20) === 0x79 && (text.charCodeAt(i + 2) | 0x20) === 0x74
+    && (text.charCodeAt(i + 3) | 0x20) === 0x65 && (text.charCodeAt(i + 4) | 0x20) === 0x73;
+}
+
+function skipBlanks(text: string, i: number): number {
+  for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09; c = text.charCodeAt(++i));
+  return i;
 }
 
 function fileError(err: unknown, path: string): Error {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG') {
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') {
     // The message reaches the client: it names no filesystem path.
     return new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
   }

@@ -60,6 +60,12 @@ export class Response extends OutgoingResponse {
   /**
    * Answers with a redirect (RFC 9110 15.4). 302 by default; 307/308 keep the method and body,
    * 303 turns the follow-up into a GET. Characters not allowed in a URI are percent-encoded.
+   * A location starting with two slashes ("//", "/\", "\\", "\/") is refused with
+   * ERR_PROTOCOL_RELATIVE_REDIRECT: browsers read it as another host (RFC 3986 4.2 network-path
+   * reference, and the URL standard treats "\" as "/"), and such a value nearly always comes from a
+   * request path ("//evil.example" + "/"), which is how open redirects happen. Another host is
+   * spelled with its scheme ("https://cdn.example/x"). Refusing rather than collapsing to one "/"
+   * keeps a redirect from silently going somewhere other than the code said.
    */
   redirect(location: string, status = 302): void {
     if (!REDIRECT_STATUSES.has(status)) {
@@ -67,6 +73,9 @@ export class Response extends OutgoingResponse {
     }
     if (typeof location !== 'string' || location.length === 0) {
       throw new UsageError('ERR_INVALID_REDIRECT', 'redirect location must be a non-empty string');
+    }
+    if (isSlash(location.charCodeAt(0)) && isSlash(location.charCodeAt(1))) {
+      throw new UsageError('ERR_PROTOCOL_RELATIVE_REDIRECT', 'redirect location must not start with "//" or "/\\" (another host); give a path with one leading "/" or a URL with its scheme');
     }
     const encoded = location.replace(NOT_URI_CHARS, encodeURIComponent);
     this.status(status).setHeader('Location', encoded);
@@ -133,6 +142,10 @@ Response.prototype._hookHeaders = null;
 const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
 // Everything outside printable ASCII (RFC 3986 allows no raw spaces, controls or non-ASCII).
 const NOT_URI_CHARS = /[^\x21-\x7e]/gu;
+
+function isSlash(code: number): boolean {
+  return code === 0x2f /* / */ || code === 0x5c /* \ */;
+}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';

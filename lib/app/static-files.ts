@@ -1,10 +1,12 @@
 // A handler that serves a directory tree for a wildcard route: safe path resolution (no escape
-// from the root, no dotfiles), index.html for directories, and file responses with validators.
+// from the root, no dotfiles, regular files only), index.html for directories, and file responses
+// with validators.
 
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { HttpError } from '../connection/http-error.js';
-import type { FileOptions } from './file-response.js';
+import { sendFile, type FileOptions } from './file-response.js';
 import type { Request } from './request.js';
 import type { Response } from './response.js';
 
@@ -39,26 +41,39 @@ export function serveStatic(root: string, options: StaticOptions = {}): (req: Re
     let path = segments.length === 0 ? base : resolve(base, ...segments);
     if (path !== base && !path.startsWith(base + sep)) throw notFound();
     const directoryRequested = relative.length === 0 || relative.endsWith('/');
-    let isDirectory = false;
+    let stats: Stats | undefined;
     try {
-      isDirectory = (await stat(path)).isDirectory();
+      stats = await stat(path);
     } catch {
       throw notFound();
     }
-    if (isDirectory) {
+    if (stats.isDirectory()) {
       if (index === false) throw notFound();
       if (!directoryRequested) {
         // Relative links in the index page resolve against the directory only with a trailing "/".
         const query = req.url.indexOf('?');
-        res.redirect(`${req.path}/${query === -1 ? '' : req.url.slice(query)}`, 301);
+        res.redirect(`${sameOriginPath(req.path)}/${query === -1 ? '' : req.url.slice(query)}`, 301);
         return;
       }
       path = resolve(path, index);
-    } else if (directoryRequested) {
+      stats = undefined;
+    } else if (directoryRequested || !stats.isFile()) {
+      // FIFOs, sockets and devices are not content: 404 without opening them.
       throw notFound();
     }
-    await res.file(path, options);
+    await sendFile(req as Request<unknown>, res, path, options, stats);
   };
+}
+
+/**
+ * The request path with any run of leading "/" or "\" cut to one "/": "//host/x" on a "/*" mount
+ * names the directory "host/x", but as a Location it would be protocol-relative and send the browser
+ * to another host (browsers read "\" as "/" there too).
+ */
+function sameOriginPath(path: string): string {
+  let i = 0;
+  for (let c = path.charCodeAt(0); c === 0x2f || c === 0x5c; c = path.charCodeAt(++i));
+  return i === 1 && path.charCodeAt(0) === 0x2f ? path : `/${path.slice(i)}`;
 }
 
 function notFound(): HttpError {

@@ -113,7 +113,7 @@ export class OutgoingResponse {
         this._contentLength = -1;
         return true;
       case 'connection':
-        if (/(^|,)\s*close\s*(,|$)/i.test(value)) this._userClose = true;
+        if (listHasClose(value)) this._userClose = true;
         return true;
       case 'keep-alive':
         return true;
@@ -247,4 +247,15 @@ const RESERVED_LENGTHS = new Set([14, 17, 10, 4]);
 
 function toBuffer(chunk: Buffer | Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Whether a comma-separated list (RFC 9110 5.6.1) holds the token "close"; one forward pass. */
+function listHasClose(value: string): boolean {
+  for (let start = 0; start <= value.length; ) {
+    let comma = value.indexOf(',', start);
+    if (comma === -1) comma = value.length;
+    if (comma - start >= 5 && value.slice(start, comma).trim().toLowerCase() === 'close') return true;
+    start = comma + 1;
+  }
+  return false;
 }

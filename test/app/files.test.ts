@@ -1,11 +1,15 @@
 // File responses and the static file handler over real sockets: validators and 304s, ranges,
-// HEAD, streaming of large files, and every way a path could try to leave the root.
+// HEAD, streaming of large files, every way a path could try to leave the root or redirect off-site,
+// and special files (FIFOs, sockets, devices) that must never be opened.
 
-import { mkdtempSync, mkdirSync, writeFileSync, utimesSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { linkSync, mkdtempSync, mkdirSync, renameSync, writeFileSync, utimesSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createServer, serveStatic } from '../../lib/index.js';
+import { openRegularFile, parseRange } from '../../lib/app/file-response.js';
 import { get, RawClient } from '../helpers/raw-client.js';
 
 const root = mkdtempSync(join(tmpdir(), 'linger-files-'));
@@ -177,4 +181,106 @@ t.test('traversal, encoded separators, NUL and dotfiles never leave the root', a
   t.equal((await client.response()).status, 400, 'malformed escapes are a 400');
   client.write(get('/missing-file'));
   t.equal((await client.response()).status, 404, 'res.file() of a missing file is a 404');
+});
+
+t.test('a "/*" mount never redirects to a protocol-relative Location', async (t) => {
+  const app = createServer();
+  app.get('/*', serveStatic(root));
+  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close({ timeout: 500 }));
+  const client = await RawClient.connect(port);
+  const cases: Array<[string, string]> = [
+    ['//docs', '/docs/'],
+    ['///docs?x=1', '/docs/?x=1'],
+    ['http://test//docs', '/docs/'],
+    ['/docs', '/docs/'],
+  ];
+  for (const [target, location] of cases) {
+    client.write(get(target));
+    const res = await client.response();
+    t.equal(res.status, 301, `${target} redirects`);
+    t.equal(res.headers.location, location, `${target} -> ${location}`);
+  }
+  for (const target of ['/\\docs', '/%5Cdocs', '/%2Fdocs']) {
+    client.write(get(target));
+    t.equal((await client.response()).status, 404, `${target}: a backslash or encoded slash in a segment is not found`);
+  }
+  client.write(get('//docs/'));
+  t.equal((await client.response()).body.toString(), '<h1>docs</h1>', 'the directory itself is served under its doubled-slash path');
+});
+
+t.test('FIFOs, sockets and devices in the root are 404 without being opened; files are still served', async (t) => {
+  const special = join(root, 'special');
+  mkdirSync(special);
+  t.teardown(() => rmSync(special, { recursive: true, force: true }));
+  execFileSync('mkfifo', [join(special, 'pipe')]);
+  symlinkSync('/dev/zero', join(special, 'zero'));
+  const unixServer = net.createServer();
+  await new Promise<void>((resolve) => unixServer.listen(join(special, 'sock'), resolve));
+  t.teardown(() => unixServer.close());
+
+  const app = createServer();
+  app.get('/static/*', serveStatic(root));
+  app.get('/fifo-file', (_req, res) => res.file(join(special, 'pipe')));
+  app.get('/device-file', (_req, res) => res.file('/dev/zero'));
+  const { port } = await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close({ timeout: 500 }));
+
+  // Twice libuv's four fs threads: blocking opens of the FIFO would take every one of them.
+  const targets = [...Array.from({ length: 8 }, () => '/static/special/pipe'), '/fifo-file', '/static/special/sock', '/static/special/zero', '/device-file'];
+  const clients = await Promise.all(targets.map(() => RawClient.connect(port)));
+  targets.forEach((target, i) => clients[i]!.write(get(target)));
+  const answers = await Promise.all(clients.map((c) => c.response()));
+  answers.forEach((res, i) => t.equal(res.status, 404, `${targets[i]} is not found`));
+  for (const c of clients) c.destroy();
+
+  const client = await RawClient.connect(port);
+  client.write(get('/static/hello.txt'));
+  t.equal((await client.response()).body.toString(), 'hello file\n', 'a small file is served afterwards');
+  client.write(get('/static/big.bin'));
+  t.ok((await client.response(10_000)).body.equals(big), 'a streamed file is served afterwards');
+});
+
+t.test('a file swapped between stat and open is caught on the descriptor', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'linger-swap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'file.txt');
+  writeFileSync(path, 'first');
+  const stale = statSync(path);
+  // A second name keeps the checked inode alive, so no file created below can reuse its number.
+  linkSync(path, join(dir, 'kept.txt'));
+
+  // Swapped for a FIFO: the open must not wait for a writer, and the fstat refuses it.
+  unlinkSync(path);
+  execFileSync('mkfifo', [path]);
+  t.equal(await openRegularFile(path, stale), null, 'a FIFO in place of the checked file is refused');
+
+  // Swapped for another regular file (a deploy renaming into place): served from a fresh stat.
+  writeFileSync(join(dir, 'next.txt'), 'second!');
+  renameSync(join(dir, 'next.txt'), path);
+  const opened = await openRegularFile(path, stale);
+  t.ok(opened !== null, 'a regular file in its place is opened after a fresh stat');
+  if (opened !== null) {
+    t.not(opened.stats.ino, stale.ino, 'the descriptor is the new file');
+    t.equal(opened.stats.size, 7, 'with the new file\'s own stats');
+    await opened.handle.close();
+  }
+  t.equal(await openRegularFile(dir), null, 'a directory is not a regular file');
+  await t.rejects(openRegularFile(join(dir, 'missing')), { statusCode: 404, code: 'ERR_NOT_FOUND' }, 'a missing file is a 404');
+});
+
+t.test('parseRange: the forms RFC 9110 14.1.2 allows, and input that costs one pass however it is built', async (t) => {
+  t.same(parseRange('bytes=0-4', 11), [0, 4]);
+  t.same(parseRange('BYTES = 2 - ', 11), [2, 10], 'the unit is case-insensitive; blanks around "=" and "-" are tolerated');
+  t.same(parseRange('bytes=-3', 11), [8, 10]);
+  t.same(parseRange('bytes=-99', 11), [0, 10], 'a suffix longer than the file is the whole file');
+  t.equal(parseRange('bytes=-0', 11), 'unsatisfiable');
+  t.equal(parseRange('bytes=11-', 11), 'unsatisfiable');
+  t.equal(parseRange('bytes=0-', 0), 'unsatisfiable');
+  for (const ignored of ['bytes=5-2', 'bytes=-', 'bytes=0-1,3-4', 'items=0-1', 'bytes0-1', 'bytes=0-1x', 'bytes=1e3-', 'bytes=\u00a00-1']) {
+    t.equal(parseRange(ignored, 11), null, `${JSON.stringify(ignored)} is ignored (whole file)`);
+  }
+  t.same(parseRange(`bytes=${'0'.repeat(16_000)}5-`, 11), [5, 10], 'leading zeros add nothing to the value');
+  t.same(parseRange(`bytes=-${'9'.repeat(16_000)}`, 11), [0, 10], 'a suffix beyond any number is the whole file');
+  t.equal(parseRange(`bytes=${' '.repeat(5000)}-${' '.repeat(10_000)}x`, 11), null, 'the old backtracking shape is one pass and ignored');
 });

@@ -216,6 +216,40 @@ t.test('req.signal fires when the client goes away mid-request', async (t) => {
   t.type(reason, Error);
 });
 
+t.test('res.redirect refuses protocol-relative locations with ERR_PROTOCOL_RELATIVE_REDIRECT', async (t) => {
+  const { port } = await startApp(t, {}, (app) => {
+    app.get('/try', (req, res) => {
+      try {
+        res.redirect(req.query.get('to')!);
+      } catch (err) {
+        return { name: (err as Error).name, code: (err as { code: string }).code };
+      }
+      return undefined;
+    });
+    // The pattern open redirects come from: a Location built from the request path.
+    app.get('/*', (req, res) => res.redirect(`${req.path}/`, 301));
+  });
+  const client = await RawClient.connect(port);
+  for (const to of ['//evil.example/x', '/\\evil.example', '\\\\evil.example', '\\/evil.example']) {
+    client.write(get(`/try?to=${encodeURIComponent(to)}`));
+    const res = await client.response();
+    t.notOk(res.headers.location, `${to}: no Location`);
+    t.same(JSON.parse(res.body.toString()), { name: 'UsageError', code: 'ERR_PROTOCOL_RELATIVE_REDIRECT' }, `${to} is refused`);
+  }
+  for (const [to, location] of [['/x//y', '/x//y'], ['\\x', '\\x'], ['https://cdn.example/a', 'https://cdn.example/a'], ['x//y', 'x//y']]) {
+    client.write(get(`/try?to=${encodeURIComponent(to!)}`));
+    const res = await client.response();
+    t.equal(res.status, 302);
+    t.equal(res.headers.location, location, `${to} is allowed`);
+  }
+  client.write(get('//evil.example'));
+  const res = await client.response();
+  t.equal(res.status, 500, 'a handler that builds one from the request path fails instead of redirecting off-site');
+  t.notOk(res.headers.location);
+  client.write(get('/fine'));
+  t.equal((await client.response()).headers.location, '/fine/', 'the connection is intact and ordinary paths redirect');
+});
+
 t.test('response members: status, set, type, json, redirects, Uint8Array, async iterables, explicit Content-Length', async (t) => {
   const { port } = await startApp(t, {}, (app) => {
     app.get('/created', (_req, res) => {
