@@ -14,6 +14,11 @@ const LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
 /** file → expressions in it, each with why its cost is linear in the input. */
 const REVIEWED: Record<string, Record<string, string>> = {
   'app/app.ts': { "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'route method token: one class, anchored; input is code, not requests' },
+  'app/fetch-adapter.ts': { '/chunked/i': 'a literal, no quantifier' },
+  'app/fetch-request.ts': {
+    '/^\\/[!$%&(-;=?-Z[\\]_a-z~]*$/': 'one class, anchored: one pass over the path',
+    '/\\/(?:\\.|%2e)(?:\\.|%2e)?(?:[/?]|$)/i': 'a dot segment: at most 8 characters examined from each start',
+  },
   'app/response.ts': { '/[^\\x21-\\x7e]/gu': 'one class, no quantifier: each character is tested once' },
   'app/static-files.ts': { '/[/\\\\\\0]/': 'one class, no quantifier' },
   'connection/outgoing-response.ts': { '/^\\d{1,15}$/': 'anchored, at most 15 characters examined' },

@@ -137,10 +137,16 @@ function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Header
 
 /** Headers drop leading and trailing HTTP whitespace from values (Fetch: normalize a header value). */
 function trimWhitespace(value: string): string {
-  const first = value.charCodeAt(0);
-  const last = value.charCodeAt(value.length - 1);
-  if (first !== 32 && first !== 9 && first !== 10 && first !== 13 && last !== 32 && last !== 9 && last !== 10 && last !== 13) return value;
-  return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  // A scan from each end: an unanchored `[\t\n\r ]+$` would retry at every run of inner spaces.
+  let start = 0;
+  let end = value.length;
+  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+function isHttpWhitespace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
 }
 
 /**
