@@ -13,7 +13,9 @@ const USAGE = `Usage: linger serve <module> [options]
   -w, --workers <n>          worker processes (default: number of CPUs)
   -p, --port <n>             port the workers share (default $PORT, else 3000; 0 picks a free one)
       --host <address>       address to listen on (default $HOST, else 127.0.0.1)
-      --shutdown-timeout <ms> deadline of each worker's graceful close (default 30000)
+      --shutdown-timeout <ms> deadline of each worker's graceful close, drain included (default 30000)
+      --drain-delay <ms>     on stop, keep serving new connections this long while reporting not ready
+                             and answering with Connection: close (default 0; at most the shutdown timeout)
   -h, --help                 this text
 
 Signals to the primary: SIGHUP rolling restart, SIGTERM/SIGINT graceful stop (a second one forces).
@@ -53,6 +55,7 @@ function parse(argv: string[]) {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'drain-delay': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -76,13 +79,19 @@ function parse(argv: string[]) {
   // Cloud Run, containers) set, and the ones the examples read.
   const port = values.port !== undefined ? integer(values.port, '--port', 0, 65535) : integer(env('PORT'), 'PORT', 0, 65535);
   const host = values.host ?? env('HOST')?.trim();
+  const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout', 0, 86_400_000);
+  const drainDelay = integer(values['drain-delay'], '--drain-delay', 0, 86_400_000);
+  if (drainDelay !== undefined && drainDelay > (shutdownTimeout ?? 30_000)) {
+    usageError(`--drain-delay (${drainDelay}) must not exceed --shutdown-timeout (${shutdownTimeout ?? 30_000}): the deadline counts from the start of the drain`);
+  }
   return {
     module: modulePath,
     // Unset options take runCluster()'s defaults (CPU count, 3000, 127.0.0.1, 30 s).
     workers: integer(values.workers, '--workers', 1, 1024),
     port,
     host: host === '' ? undefined : host,
-    shutdownTimeout: integer(values['shutdown-timeout'], '--shutdown-timeout', 0, 86_400_000),
+    shutdownTimeout,
+    drainDelay,
   };
 }
 
@@ -98,6 +107,7 @@ function attachLogging(c: Cluster): void {
     log(`rolling restart done: replaced ${replaced.join(',')}; workers ${pids.join(',')}; ${closedGracefully} connections closed gracefully, ${forced} forced, ${failed} workers failed`));
   c.on('restart-failed', (err: Error) => log(`rolling restart aborted, old workers keep serving: ${err.message}`));
   c.on('signal', (signal) => log(`${signal}: stopping workers gracefully`));
+  c.on('draining', ({ delay }) => log(`draining for ${delay} ms: not ready, new connections still served with Connection: close`));
   c.on('fatal', ({ message }) => process.stderr.write(`linger: worker could not start: ${message}\n`));
   c.on('stopped', (r) => log(`stopped: ${r.closedGracefully} connections closed gracefully, ${r.forced} forced, ${r.failed} workers failed`));
 }

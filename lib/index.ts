@@ -12,7 +12,7 @@ export { Response, type Body } from './app/response.js';
 export { serve, createFetchServer, FetchServer, type ServeOptions, type FetchServerOptions } from './app/serve.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
-export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';
+export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats, type ServerPhase } from './server.js';
 export { DEFAULTS, type ServerOptions, type LingerOptions } from './connection/options.js';
 export { HttpError } from './connection/http-error.js';
 export { CLOSE_REASONS, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';

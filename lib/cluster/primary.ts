@@ -34,8 +34,14 @@ export interface ClusterOptions {
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
-  /** Each worker's close() deadline, in ms. Default 30 000. */
+  /** Each worker's close() deadline, in ms, counted from the start of the stop (drain included). Default 30 000. */
   shutdownTimeout?: number;
+  /**
+   * On stop, ms during which workers keep the shared listener and serve new connections while
+   * reporting not ready and answering with Connection: close, so a load balancer's health check
+   * takes the instance out before its port closes. Default 0. At most shutdownTimeout.
+   */
+  drainDelay?: number;
   /** Time a new worker has to report listening, in ms. Default 30 000. */
   startTimeout?: number;
   backoff?: BackoffOptions;
@@ -93,7 +99,7 @@ function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
 
-const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'startTimeout', 'backoff', 'signals', 'exit'];
+const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'drainDelay', 'startTimeout', 'backoff', 'signals', 'exit'];
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -106,6 +112,7 @@ export class Cluster extends EventEmitter {
   readonly workerCount: number;
   readonly host: string;
   readonly shutdownTimeout: number;
+  readonly drainDelay: number;
   /** The port the workers share, known once the first one listens. */
   port: number | null = null;
   /** Resolves once `workers` workers listen for the first time; rejects if one cannot start (bad module, port taken). */
@@ -119,6 +126,7 @@ export class Cluster extends EventEmitter {
   private readonly respawns = new Set<NodeJS.Timeout>();
   private restartChain: Promise<void> = Promise.resolve();
   private stopping: Promise<ClusterStopResult> | null = null;
+  private endDrain: (() => void) | null = null;
   private started = false;
   private resolveReady!: (value: { port: number; host: string; pids: number[] }) => void;
   private rejectReady!: (err: Error) => void;
@@ -136,6 +144,10 @@ export class Cluster extends EventEmitter {
     if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) throw invalid('host must be a non-empty string');
     this.host = options.host ?? '127.0.0.1';
     this.shutdownTimeout = count(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0);
+    this.drainDelay = count(options.drainDelay, 'drainDelay', 0, 0);
+    if (this.drainDelay > this.shutdownTimeout) {
+      throw invalid(`drainDelay (${this.drainDelay} ms) must not exceed shutdownTimeout (${this.shutdownTimeout} ms): the deadline counts from the start of the drain`);
+    }
     this.startTimeout = count(options.startTimeout, 'startTimeout', 30_000, 1);
     for (const name of ['signals', 'exit'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalid(`${name} must be a boolean, got ${String(options[name])}`);
@@ -194,6 +206,7 @@ export class Cluster extends EventEmitter {
   /** Closes every worker gracefully; a second call forces the close of what is left. */
   stop(): Promise<ClusterStopResult> {
     if (this.stopping !== null) {
+      this.endDrain?.();
       for (const t of this.tracked.values()) this.send(t, { linger: 'force' });
       return this.stopping;
     }
@@ -206,7 +219,18 @@ export class Cluster extends EventEmitter {
     // then do workers answer with Connection: close. A client reconnecting after that response is
     // refused; in one phase it could reach the primary's listener in its last moments and be
     // accepted, then reset when the listener closes with it queued.
-    const unlistened = Promise.race([Promise.all(all.map((t) => this.unlisten(t))), delay(UNLISTEN_WAIT_MS)]);
+    // With a drain first: every worker turns not ready and says Connection: close while the shared
+    // listener stays open, so connections a load balancer still sends here are served.
+    const drained = this.drainDelay === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+      this.emit('draining', { delay: this.drainDelay, pids: all.map((t) => t.pid) });
+      for (const t of all) this.send(t, { linger: 'drain', timeout: this.shutdownTimeout, drainDelay: this.drainDelay });
+      const timer = setTimeout(resolve, this.drainDelay);
+      this.endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const unlistened = drained.then(() => Promise.race([Promise.all(all.map((t) => this.unlisten(t))), delay(UNLISTEN_WAIT_MS)]));
     this.stopping = unlistened.then(() => Promise.all(all.map((t) => this.retire(t)))).then((outcomes) => {
       const result: ClusterStopResult = { closedGracefully: 0, forced: 0, failed: 0 };
       for (const outcome of outcomes) {
@@ -258,6 +282,7 @@ export class Cluster extends EventEmitter {
       [ENV.port]: String(this.requestedPort),
       [ENV.host]: this.host,
       [ENV.shutdownTimeout]: String(this.shutdownTimeout),
+      [ENV.drainDelay]: String(this.drainDelay),
     });
     let onExit!: (value: { code: number | null; signal: string | null }) => void;
     const t: Tracked = {
