@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCluster, type Cluster } from '../lib/cluster/index.js';
+import { inheritedListenFds } from '../lib/socket-activation.js';
 
 const USAGE = `Usage: linger serve <module> [options]
 
@@ -13,6 +14,8 @@ const USAGE = `Usage: linger serve <module> [options]
   -w, --workers <n>          worker processes (default: number of CPUs)
   -p, --port <n>             port the workers share (default $PORT, else 3000; 0 picks a free one)
       --host <address>       address to listen on (default $HOST, else 127.0.0.1)
+      --fd <n>               serve a listening socket inherited as descriptor n instead of a port;
+                             without --fd and --port, LISTEN_FDS/LISTEN_PID (socket activation) are used
       --shutdown-timeout <ms> deadline of each worker's graceful close, drain included (default 30000)
       --drain-delay <ms>     on stop, keep serving new connections this long while reporting not ready
                              and answering with Connection: close (default 0; at most the shutdown timeout)
@@ -54,6 +57,7 @@ function parse(argv: string[]) {
         workers: { type: 'string', short: 'w' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        fd: { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         'drain-delay': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -75,10 +79,16 @@ function parse(argv: string[]) {
   const modulePath = path.resolve(module);
   if (!existsSync(modulePath)) usageError(`module ${modulePath} does not exist`);
   if (values.host !== undefined && values.host.trim() === '') usageError('--host must not be empty');
+  let fd = integer(values.fd, '--fd', 0, 65535);
+  if (fd !== undefined && (values.port !== undefined || values.host !== undefined)) usageError('--fd excludes --port and --host: the inherited socket is already bound');
+  // A socket passed by the supervisor (LISTEN_PID names this process) wins over PORT and HOST but
+  // not over an explicit --port: read it in any case, so the variables do not reach the workers.
+  const activated = inheritedListenFds();
+  if (fd === undefined && values.port === undefined && values.host === undefined && activated.length > 0) fd = activated[0];
   // Flags win over PORT and HOST, which win over the defaults: the variables platforms (Heroku,
   // Cloud Run, containers) set, and the ones the examples read.
-  const port = values.port !== undefined ? integer(values.port, '--port', 0, 65535) : integer(env('PORT'), 'PORT', 0, 65535);
-  const host = values.host ?? env('HOST')?.trim();
+  const port = fd !== undefined ? undefined : values.port !== undefined ? integer(values.port, '--port', 0, 65535) : integer(env('PORT'), 'PORT', 0, 65535);
+  const host = fd !== undefined ? undefined : values.host ?? env('HOST')?.trim();
   const shutdownTimeout = integer(values['shutdown-timeout'], '--shutdown-timeout', 0, 86_400_000);
   const drainDelay = integer(values['drain-delay'], '--drain-delay', 0, 86_400_000);
   if (drainDelay !== undefined && drainDelay > (shutdownTimeout ?? 30_000)) {
@@ -90,6 +100,7 @@ function parse(argv: string[]) {
     workers: integer(values.workers, '--workers', 1, 1024),
     port,
     host: host === '' ? undefined : host,
+    fd,
     shutdownTimeout,
     drainDelay,
   };

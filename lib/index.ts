@@ -18,4 +18,5 @@ export { HttpError } from './connection/http-error.js';
 export { CLOSE_REASONS, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
 export { ProtocolError, UsageError } from './http1/protocol-error.js';
 export { gracefulShutdown, EXIT_CODES, type GracefulShutdownOptions, type ShutdownInfo } from './graceful-shutdown.js';
+export { inheritedListenFds, LISTEN_FDS_START } from './socket-activation.js';
 export { Cluster, runCluster, type ClusterOptions, type ClusterStopResult, type BackoffOptions, type WorkerInfo } from './cluster/index.js';

@@ -23,6 +23,12 @@ export interface ListenOptions {
   /** Default '127.0.0.1': exposing a server beyond the machine is a decision, not a default. */
   host?: string;
   backlog?: number;
+  /**
+   * A listening socket this process inherited (socket activation: `inheritedListenFds()`, or a
+   * parent's stdio entry): served as is, so a restart of the process never refuses a connection.
+   * Excludes `port` and `host`.
+   */
+  fd?: number;
 }
 
 export interface CloseOptions {
@@ -136,7 +142,7 @@ export class Server {
     if (this.netServer !== null) {
       return Promise.reject(new UsageError('ERR_SERVER_ALREADY_LISTENING', 'listen() was already called on this server'));
     }
-    let opts: Required<ListenOptions>;
+    let opts: Required<Omit<ListenOptions, 'fd'>> | { fd: number; backlog: number };
     try {
       opts = listenOptionsOf(options, host);
     } catch (err) {
@@ -365,13 +371,20 @@ export class Server {
   }
 }
 
-const LISTEN_OPTION_KEYS: readonly string[] = ['port', 'host', 'backlog'];
+const LISTEN_OPTION_KEYS: readonly string[] = ['port', 'host', 'backlog', 'fd'];
 const CLOSE_OPTION_KEYS: readonly string[] = ['timeout', 'drainDelay'];
 
-function listenOptionsOf(options: ListenOptions | number, host: string | undefined): Required<ListenOptions> {
+function listenOptionsOf(options: ListenOptions | number, host: string | undefined): Required<Omit<ListenOptions, 'fd'>> | { fd: number; backlog: number } {
   const opts: ListenOptions = typeof options === 'number' ? { port: options, host } : options;
   checkOptionObject(opts, 'listen() options');
   checkOptionKeys(opts, LISTEN_OPTION_KEYS);
+  if (opts.fd !== undefined) {
+    // The socket is already bound: an address next to it would be silently ignored.
+    if (opts.port !== undefined || opts.host !== undefined) {
+      throw new UsageError('ERR_INVALID_OPTION', 'option fd excludes port and host: the inherited socket is already bound');
+    }
+    return { fd: integerOption(opts.fd, 0, 'fd', 0, 65535), backlog: integerOption(opts.backlog, 511, 'backlog', 0) };
+  }
   const h = opts.host ?? '127.0.0.1';
   if (typeof h !== 'string' || h === '') throw new UsageError('ERR_INVALID_OPTION', `option host must be a non-empty string, got ${String(h)}`);
   return { port: integerOption(opts.port, 3000, 'port', 0, 65535), host: h, backlog: integerOption(opts.backlog, 511, 'backlog', 0) };

@@ -25,6 +25,7 @@ export const ENV = Object.freeze({
   host: 'LINGER_CLUSTER_HOST',
   shutdownTimeout: 'LINGER_CLUSTER_SHUTDOWN_TIMEOUT',
   drainDelay: 'LINGER_CLUSTER_DRAIN_DELAY',
+  fd: 'LINGER_CLUSTER_FD',
 });
 
 export function isWorkerMessage(message: unknown): message is WorkerMessage {

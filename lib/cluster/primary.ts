@@ -34,6 +34,13 @@ export interface ClusterOptions {
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
+  /**
+   * A listening socket the primary inherited (socket activation) instead of port and host: the
+   * workers serve it through node:cluster, and the supervisor that owns it queues connections
+   * while the whole cluster restarts. If every worker dies at once, node:cluster closes it; the
+   * primary then exits 1 so the supervisor restarts the service with the socket it still holds.
+   */
+  fd?: number;
   /** Each worker's close() deadline, in ms, counted from the start of the stop (drain included). Default 30 000. */
   shutdownTimeout?: number;
   /**
@@ -99,7 +106,7 @@ function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
 
-const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'drainDelay', 'startTimeout', 'backoff', 'signals', 'exit'];
+const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'fd', 'shutdownTimeout', 'drainDelay', 'startTimeout', 'backoff', 'signals', 'exit'];
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -111,10 +118,12 @@ export class Cluster extends EventEmitter {
   readonly module: string;
   readonly workerCount: number;
   readonly host: string;
+  readonly fd: number | null;
   readonly shutdownTimeout: number;
   readonly drainDelay: number;
   /** The port the workers share, known once the first one listens. */
   port: number | null = null;
+  private boundHost: string | null = null;
   /** Resolves once `workers` workers listen for the first time; rejects if one cannot start (bad module, port taken). */
   readonly ready: Promise<{ port: number; host: string; pids: number[] }>;
   private readonly requestedPort: number;
@@ -127,6 +136,7 @@ export class Cluster extends EventEmitter {
   private restartChain: Promise<void> = Promise.resolve();
   private stopping: Promise<ClusterStopResult> | null = null;
   private endDrain: (() => void) | null = null;
+  private readonly exitOnStop: boolean;
   private started = false;
   private resolveReady!: (value: { port: number; host: string; pids: number[] }) => void;
   private rejectReady!: (err: Error) => void;
@@ -143,6 +153,11 @@ export class Cluster extends EventEmitter {
     if (this.requestedPort > 65535) throw invalid(`port must be <= 65535, got ${this.requestedPort}`);
     if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) throw invalid('host must be a non-empty string');
     this.host = options.host ?? '127.0.0.1';
+    if (options.fd !== undefined) {
+      if (options.port !== undefined || options.host !== undefined) throw invalid('fd excludes port and host: the inherited socket is already bound');
+      if (typeof options.fd !== 'number' || !Number.isInteger(options.fd) || options.fd < 0) throw invalid(`fd must be an integer >= 0, got ${String(options.fd)}`);
+    }
+    this.fd = options.fd ?? null;
     this.shutdownTimeout = count(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0);
     this.drainDelay = count(options.drainDelay, 'drainDelay', 0, 0);
     if (this.drainDelay > this.shutdownTimeout) {
@@ -169,7 +184,8 @@ export class Cluster extends EventEmitter {
     });
     // Callers that only use events must not get an unhandled rejection.
     this.ready.catch(() => {});
-    if (options.signals ?? true) this.installSignals(options.exit ?? true);
+    this.exitOnStop = options.exit ?? true;
+    if (options.signals ?? true) this.installSignals(this.exitOnStop);
   }
 
   /** Forks the workers. Called by runCluster(). */
@@ -283,6 +299,7 @@ export class Cluster extends EventEmitter {
       [ENV.host]: this.host,
       [ENV.shutdownTimeout]: String(this.shutdownTimeout),
       [ENV.drainDelay]: String(this.drainDelay),
+      [ENV.fd]: this.fd === null ? '' : String(this.fd),
     });
     let onExit!: (value: { code: number | null; signal: string | null }) => void;
     const t: Tracked = {
@@ -313,6 +330,7 @@ export class Cluster extends EventEmitter {
         t.listeningAt = Date.now();
         // Latest wins: with port 0, a listener that lost all its workers comes back on a new port.
         this.port = message.port;
+        this.boundHost = message.address;
         this.emit('listening', { pid: t.pid, address: message.address, port: message.port });
         t.onListening?.();
         this.checkReady();
@@ -338,7 +356,7 @@ export class Cluster extends EventEmitter {
   private checkReady(): void {
     const listening = [...this.tracked.values()].filter((t) => t.role === 'member' && t.state === 'listening').length;
     if (listening >= this.workerCount && this.port !== null) {
-      this.resolveReady({ port: this.port, host: this.host, pids: this.listeningPids });
+      this.resolveReady({ port: this.port, host: this.fd === null ? this.host : (this.boundHost ?? this.host), pids: this.listeningPids });
     }
   }
 
@@ -352,6 +370,17 @@ export class Cluster extends EventEmitter {
       this.emit('fatal', { pid: t.pid, message: t.fatal });
       this.rejectReady(new Error(t.fatal));
       void this.stop();
+      return;
+    }
+    if (this.fd !== null && everListened && ![...this.tracked.values()].some((x) => x.state === 'listening')) {
+      // node:cluster closed the inherited descriptor with its last worker: a replacement cannot
+      // get it back, and the number may already name another file. The supervisor still holds the
+      // socket (queuing connections): stopping lets it restart the service on it.
+      const message = `every worker exited and node:cluster closed the inherited socket (fd ${this.fd}) with them; stopping`;
+      this.emit('fatal', { pid: t.pid, message });
+      void this.stop().then(() => {
+        if (this.exitOnStop) process.exit(1);
+      });
       return;
     }
     const uptime = everListened ? Date.now() - t.listeningAt : 0;

@@ -52,6 +52,9 @@ export async function runWorker(): Promise<void> {
   const host = process.env[ENV.host] ?? '127.0.0.1';
   const defaultTimeout = Number(process.env[ENV.shutdownTimeout] ?? 30_000);
   const defaultDrainDelay = Number(process.env[ENV.drainDelay] ?? 0);
+  // A descriptor of the primary's: node:cluster listens on it there and hands connections over.
+  const fdText = process.env[ENV.fd];
+  const fd = fdText === undefined || fdText === '' ? null : Number(fdText);
   if (modulePath === undefined || modulePath === '') return fatal(`${ENV.module} is not set`);
 
   // SIGHUP is the primary's (rolling restart); a terminal hangup reaching the whole process group
@@ -127,9 +130,9 @@ export async function runWorker(): Promise<void> {
 
   let address;
   try {
-    address = await server.listen({ port, host });
+    address = await server.listen(fd === null ? { port, host } : { fd });
   } catch (err) {
-    return fatal(`listen on ${host}:${port} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return fatal(`listen on ${fd === null ? `${host}:${port}` : `fd ${fd}`} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   listening = true;
   if (stopBeforeListening) {
