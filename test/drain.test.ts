@@ -143,3 +143,21 @@ t.test('gracefulShutdown({ drainDelay }): the signal starts a drain', async (t) 
   t.equal(info.exitCode, 0);
   t.equal(app.phase, 'closed');
 });
+
+t.test('runCluster() and linger serve check drainDelay and fd before anything starts', async (t) => {
+  const { Cluster } = await import('../lib/cluster/index.js');
+  const { fileURLToPath } = await import('node:url');
+  const { execFile } = await import('node:child_process');
+  const app = fileURLToPath(new URL('./fixtures/cluster-app.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../bin/linger.js', import.meta.url));
+  t.throws(() => new Cluster({ module: app, signals: false, shutdownTimeout: 1000, drainDelay: 2000 }), { code: 'ERR_INVALID_OPTION', message: /drainDelay .* must not exceed shutdownTimeout/ });
+  t.throws(() => new Cluster({ module: app, signals: false, fd: 3, port: 3000 }), { code: 'ERR_INVALID_OPTION', message: /fd excludes port and host/ });
+  t.throws(() => new Cluster({ module: app, signals: false, fd: -1 }), { code: 'ERR_INVALID_OPTION' });
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(process.execPath, [cli, 'serve', app, '--drain-delay', '5000', '--shutdown-timeout', '1000'], { timeout: 10_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? null, stderr });
+    });
+  });
+  t.equal(r.code, 2, 'a usage error');
+  t.match(r.stderr, /--drain-delay \(5000\) must not exceed --shutdown-timeout \(1000\)/);
+});
