@@ -44,6 +44,12 @@ export class ConnectionRegistry implements ConnectionHost {
   readonly keepAliveLines: KeepAliveLines;
   readonly app: AppHooks;
   shuttingDown = false;
+  /**
+   * New sockets get a 503 and a lingering close. Set when the listener closes, which during a
+   * drain is later than shuttingDown: until then a socket that arrives is served (with
+   * Connection: close), because a load balancer still routes to this instance.
+   */
+  refusingNew = false;
   /** Connections and refused sockets closed since shutdown started, by how. */
   closedDuringShutdown = 0;
   forcedAtShutdown = 0;
@@ -72,7 +78,7 @@ export class ConnectionRegistry implements ConnectionHost {
 
   accept(socket: Socket): void {
     const o = this.config;
-    if (this.shuttingDown || (o.maxConnections > 0 && this.connections.size - this.reclaiming >= o.maxConnections && !this.reclaimIdle())) {
+    if (this.refusingNew || (o.maxConnections > 0 && this.connections.size - this.reclaiming >= o.maxConnections && !this.reclaimIdle())) {
       this.rejected++;
       const refusal = refuse(socket, this, (reason, outcome) => {
         this.refused.delete(refusal);

@@ -30,6 +30,12 @@ export interface GracefulShutdownOptions {
   signals?: NodeJS.Signals[];
   /** close() deadline in ms; default the server's shutdownTimeout option (30 s). */
   timeout?: number;
+  /**
+   * ms between the signal and the listener's close, default 0: `ready` is false and every response
+   * says Connection: close, but new connections are still served while the load balancer or
+   * orchestrator notices (a Kubernetes preStop sleep, built in). Counts against `timeout`.
+   */
+  drainDelay?: number;
   /** Call process.exit with EXIT_CODES once done; default true. */
   exit?: boolean;
   /** Runs after close() resolved and before the exit (flush logs, close pools); a throw makes the exit code 1. */
@@ -59,8 +65,8 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
     throw invalid('gracefulShutdown() needs a linger server (an object with close() and forceClose())');
   }
   if (options === null || typeof options !== 'object') throw invalid('gracefulShutdown() options must be an object');
-  checkOptionKeys(options, ['signals', 'timeout', 'exit', 'onShutdown']);
-  const { signals = ['SIGTERM', 'SIGINT'], timeout, exit = true, onShutdown } = options;
+  checkOptionKeys(options, ['signals', 'timeout', 'drainDelay', 'exit', 'onShutdown']);
+  const { signals = ['SIGTERM', 'SIGINT'], timeout, drainDelay, exit = true, onShutdown } = options;
   if (!Array.isArray(signals) || signals.length === 0) throw invalid('signals must be a non-empty array of signal names');
   for (const signal of signals) {
     if (typeof signal !== 'string' || !(signal in osConstants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
@@ -68,6 +74,11 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
     }
   }
   if (timeout !== undefined) integerOption(timeout, 0, 'timeout', 0, MAX_TIMER_MS);
+  if (drainDelay !== undefined) integerOption(drainDelay, 0, 'drainDelay', 0, MAX_TIMER_MS);
+  // Checked here too, not only by close(): a mistake must show at startup, not at the first SIGTERM.
+  if (timeout !== undefined && drainDelay !== undefined && drainDelay > timeout) {
+    throw invalid(`drainDelay (${drainDelay} ms) must not exceed timeout (${timeout} ms): the deadline counts from the start of the drain`);
+  }
   if (typeof exit !== 'boolean') throw invalid(`exit must be a boolean, got ${String(exit)}`);
   if (onShutdown !== undefined && typeof onShutdown !== 'function') throw invalid('onShutdown must be a function');
 
@@ -81,7 +92,10 @@ export function gracefulShutdown(server: Closable, options: GracefulShutdownOpti
   const run = async (signal: NodeJS.Signals): Promise<void> => {
     let result: CloseResult | null = null;
     try {
-      result = await server.close(timeout === undefined ? {} : { timeout });
+      const closeOptions: { timeout?: number; drainDelay?: number } = {};
+      if (timeout !== undefined) closeOptions.timeout = timeout;
+      if (drainDelay !== undefined) closeOptions.drainDelay = drainDelay;
+      result = await server.close(closeOptions);
     } catch {
       result = null;
     }

@@ -23,12 +23,33 @@ export interface ListenOptions {
   /** Default '127.0.0.1': exposing a server beyond the machine is a decision, not a default. */
   host?: string;
   backlog?: number;
+  /**
+   * A listening socket this process inherited (socket activation: `inheritedListenFds()`, or a
+   * parent's stdio entry): served as is, so a restart of the process never refuses a connection.
+   * Excludes `port` and `host`.
+   */
+  fd?: number;
 }
 
 export interface CloseOptions {
-  /** ms before the connections still open are destroyed; defaults to the shutdownTimeout option. */
+  /**
+   * ms before the connections still open are destroyed, counted from the call (the drain
+   * included); defaults to the shutdownTimeout option.
+   */
   timeout?: number;
+  /**
+   * ms to keep the listener open and serve new connections after `ready` turned false, default 0:
+   * load balancers and orchestrators take that long to stop routing here. Every response from the
+   * call on says `Connection: close`. At most `timeout`.
+   */
+  drainDelay?: number;
 }
+
+/**
+ * Where a server is in its life: `serving`, `draining` (close() called, the listener still open),
+ * `closing` (listener closed, connections finishing), `closed` (close() resolved).
+ */
+export type ServerPhase = 'serving' | 'draining' | 'closing' | 'closed';
 
 export interface CloseResult {
   /** Connections that closed on their own terms during shutdown (idle reaped, last response sent, peer EOF). */
@@ -55,6 +76,7 @@ export interface ServerStats {
   socketWrites: number;
   peakQueuedOutput: number;
   shuttingDown: boolean;
+  phase: ServerPhase;
 }
 
 /**
@@ -87,6 +109,9 @@ export class Server {
   private forceNow: (() => void) | null = null;
   private readonly participants: ShutdownParticipant[] = [];
   private shutdownController: AbortController | null = null;
+  private currentPhase: ServerPhase = 'serving';
+  /** Ends the drain early (forceClose, stopAccepting); null outside a drain. */
+  private endDrain: (() => void) | null = null;
 
   /** `extraOptionKeys`: options a subclass takes besides the engine's, so they are not refused as unknown. */
   constructor(options: ServerOptions | undefined, dispatch: Dispatch, extraOptionKeys: readonly string[] = []) {
@@ -95,9 +120,14 @@ export class Server {
     this.registry = new ConnectionRegistry(this.config, this.counters, this);
   }
 
-  /** True from the moment close() starts. */
+  /** True from the moment close() starts (the drain included). */
   get shuttingDown(): boolean {
     return this.registry.shuttingDown;
+  }
+
+  /** serving, draining, closing or closed; also in stats() and the shutdown diagnostics channel. */
+  get phase(): ServerPhase {
+    return this.currentPhase;
   }
 
   /** @internal The one clock and timer of this server's connections. */
@@ -112,7 +142,7 @@ export class Server {
     if (this.netServer !== null) {
       return Promise.reject(new UsageError('ERR_SERVER_ALREADY_LISTENING', 'listen() was already called on this server'));
     }
-    let opts: Required<ListenOptions>;
+    let opts: Required<Omit<ListenOptions, 'fd'>> | { fd: number; backlog: number };
     try {
       opts = listenOptionsOf(options, host);
     } catch (err) {
@@ -156,7 +186,9 @@ export class Server {
    * says Connection: close, and a client reconnecting after it is refused instead of reset.
    */
   stopAccepting(): void {
-    if (this.netServer !== null && this.netServer.listening) this.netServer.close();
+    // During a drain it ends the drain: the listener closes and close() goes on with its deadline.
+    if (this.endDrain !== null) this.endDrain();
+    else if (this.netServer !== null && this.netServer.listening) this.netServer.close();
   }
 
   address(): AddressInfo | null {
@@ -214,42 +246,72 @@ export class Server {
   }
 
   /**
-   * Graceful shutdown (DESIGN promise 8): stop accepting, reap idle connections after the reuse
-   * guard, let busy ones finish with Connection: close, destroy what is left at the deadline.
+   * Graceful shutdown (DESIGN promise 8): `ready` turns false; after `drainDelay` (serving new
+   * connections meanwhile, all with Connection: close) stop accepting, reap idle connections after
+   * the reuse guard, let busy ones finish with Connection: close, destroy what is left at the deadline.
    */
   close(options: CloseOptions = {}): Promise<CloseResult> {
     if (this.closing !== null) return this.closing;
     let timeout: number;
+    let drainDelay: number;
     try {
       checkOptionObject(options, 'close() options');
       checkOptionKeys(options, CLOSE_OPTION_KEYS);
       timeout = integerOption(options.timeout, this.config.shutdownTimeout, 'timeout', 0, MAX_TIMER_MS);
+      drainDelay = integerOption(options.drainDelay, 0, 'drainDelay', 0, MAX_TIMER_MS);
     } catch (err) {
       return Promise.reject(err);
     }
+    if (drainDelay > timeout) {
+      return Promise.reject(new UsageError('ERR_INVALID_OPTION',
+        `drainDelay (${drainDelay} ms) must not exceed the shutdown timeout (${timeout} ms): the deadline counts from the start of the drain`));
+    }
     const registry = this.registry;
-    publishShutdown('start', registry.size);
-    this.shutdownController?.abort(new HttpError(503, 'ERR_SERVER_CLOSING', 'the server is shutting down'));
-    const netServer = this.netServer;
-    const listenerClosed = new Promise<void>((resolve) => {
-      if (netServer === null || !netServer.listening) resolve();
-      else netServer.close(() => resolve());
-    });
+    this.currentPhase = drainDelay > 0 ? 'draining' : 'closing';
+    publishShutdown('start', registry.size, drainDelay);
+    // Connections, old and new, see shuttingDown from here: Connection: close on every response,
+    // idle ones closed (lingering) once past the reuse guard. The listener stays open until the drain ends.
     registry.beginShutdown();
-    const drained = registry.whenEmpty();
+    let timer: NodeJS.Timeout | null = null;
+    let drainTimer: NodeJS.Timeout | null = null;
     let participantsGraceful = 0;
     let participantsForced = 0;
-    const participantsDone = Promise.all(this.participants.map((p) => p.shutdown())).then((counts) => {
-      for (const n of counts) participantsGraceful += n;
-    });
-    let timer: NodeJS.Timeout | null = null;
+    let leftDrain = false;
+    let resolveAfterDrain!: (value: { listenerClosed: Promise<void>; everything: Promise<unknown> }) => void;
+    const afterDrain = new Promise<{ listenerClosed: Promise<void>; everything: Promise<unknown> }>((resolve) => { resolveAfterDrain = resolve; });
+    // Synchronous, so that without a drain close() has closed the listener when it returns.
+    const leaveDrain = (): void => {
+      if (leftDrain) return;
+      leftDrain = true;
+      if (drainTimer !== null) clearTimeout(drainTimer);
+      this.endDrain = null;
+      this.currentPhase = 'closing';
+      registry.refusingNew = true;
+      if (drainDelay > 0) publishShutdown('listener-close', registry.size, drainDelay);
+      this.shutdownController?.abort(new HttpError(503, 'ERR_SERVER_CLOSING', 'the server is shutting down'));
+      const netServer = this.netServer;
+      const listenerClosed = new Promise<void>((resolve) => {
+        if (netServer === null || !netServer.listening) resolve();
+        else netServer.close(() => resolve());
+      });
+      const participantsDone = Promise.all(this.participants.map((p) => p.shutdown())).then((counts) => {
+        for (const n of counts) participantsGraceful += n;
+      });
+      resolveAfterDrain({ listenerClosed, everything: Promise.all([registry.whenEmpty(), participantsDone]) });
+    };
+    if (drainDelay === 0) leaveDrain();
+    else {
+      this.endDrain = leaveDrain;
+      drainTimer = setTimeout(leaveDrain, drainDelay);
+    }
     const deadline = new Promise<void>((resolve) => {
       let fired = false;
       const fire = (): void => {
         if (fired) return;
         fired = true;
         if (timer !== null) clearTimeout(timer);
-        publishShutdown('deadline', registry.size);
+        leaveDrain();
+        publishShutdown('deadline', registry.size, drainDelay);
         registry.destroyAll();
         for (const participant of this.participants) participantsForced += participant.destroyAll();
         resolve();
@@ -257,13 +319,12 @@ export class Server {
       this.forceNow = fire;
       timer = setTimeout(fire, timeout);
     });
-    const everything = Promise.all([drained, participantsDone]);
-    this.closing = Promise.race([everything, deadline])
-      .then(() => everything)
-      .then(() => listenerClosed)
+    this.closing = afterDrain
+      .then(({ listenerClosed, everything }) => Promise.race([everything, deadline]).then(() => everything).then(() => listenerClosed))
       .then(() => {
         if (timer !== null) clearTimeout(timer);
-        publishShutdown('done', 0);
+        this.currentPhase = 'closed';
+        publishShutdown('done', 0, drainDelay);
         return {
           closedGracefully: registry.closedDuringShutdown + participantsGraceful,
           forced: registry.forcedAtShutdown + participantsForced,
@@ -305,22 +366,34 @@ export class Server {
       socketWrites: c.socketWrites,
       peakQueuedOutput: c.peakQueuedOutput,
       shuttingDown: this.shuttingDown,
+      phase: this.currentPhase,
     };
   }
 }
 
-const LISTEN_OPTION_KEYS: readonly string[] = ['port', 'host', 'backlog'];
-const CLOSE_OPTION_KEYS: readonly string[] = ['timeout'];
+const LISTEN_OPTION_KEYS: readonly string[] = ['port', 'host', 'backlog', 'fd'];
+const CLOSE_OPTION_KEYS: readonly string[] = ['timeout', 'drainDelay'];
 
-function listenOptionsOf(options: ListenOptions | number, host: string | undefined): Required<ListenOptions> {
+function listenOptionsOf(options: ListenOptions | number, host: string | undefined): Required<Omit<ListenOptions, 'fd'>> | { fd: number; backlog: number } {
   const opts: ListenOptions = typeof options === 'number' ? { port: options, host } : options;
   checkOptionObject(opts, 'listen() options');
   checkOptionKeys(opts, LISTEN_OPTION_KEYS);
+  if (opts.fd !== undefined) {
+    // The socket is already bound: an address next to it would be silently ignored.
+    if (opts.port !== undefined || opts.host !== undefined) {
+      throw new UsageError('ERR_INVALID_OPTION', 'option fd excludes port and host: the inherited socket is already bound');
+    }
+    return { fd: integerOption(opts.fd, 0, 'fd', 0, 65535), backlog: integerOption(opts.backlog, 511, 'backlog', 0) };
+  }
   const h = opts.host ?? '127.0.0.1';
   if (typeof h !== 'string' || h === '') throw new UsageError('ERR_INVALID_OPTION', `option host must be a non-empty string, got ${String(h)}`);
   return { port: integerOption(opts.port, 3000, 'port', 0, 65535), host: h, backlog: integerOption(opts.backlog, 511, 'backlog', 0) };
 }
 
-function publishShutdown(phase: 'start' | 'deadline' | 'done', connections: number): void {
-  if (shutdownChannel.hasSubscribers) shutdownChannel.publish({ phase, connections });
+/**
+ * `start` (ready turned false; with a drainDelay the listener stays open), `listener-close` (the
+ * drain is over: only after a drainDelay), `deadline` (what is left gets destroyed), `done`.
+ */
+function publishShutdown(phase: 'start' | 'listener-close' | 'deadline' | 'done', connections: number, drainDelay: number): void {
+  if (shutdownChannel.hasSubscribers) shutdownChannel.publish({ phase, connections, drainDelay });
 }

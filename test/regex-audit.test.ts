@@ -21,6 +21,11 @@ const REVIEWED: Record<string, Record<string, string>> = {
   },
   'app/response.ts': { '/[^\\x21-\\x7e]/gu': 'one class, no quantifier: each character is tested once' },
   'app/static-files.ts': { '/[/\\\\\\0]/': 'one class, no quantifier' },
+  'cluster/upgrade.ts': {
+    '/\\s+/': 'one class, one quantifier: a split of /proc/net/tcp lines (kernel output, not requests)',
+    '/^socket:\\[(\\d+)\\]$/': 'anchored, one quantifier: a readlink of /proc/self/fd',
+  },
+  'socket-activation.ts': { '/^\\d+$/': 'anchored, one class: LISTEN_PID and LISTEN_FDS from the supervisor' },
   'connection/outgoing-response.ts': { '/^\\d{1,15}$/': 'anchored, at most 15 characters examined' },
   'connection/response-framing.ts': { '/^[\\x00-\\x7f]*$/': 'one class, anchored: one pass' },
   'ws/websocket-hub.ts': { '/^[+/0-9A-Za-z]{21}[AQgw]==$/': 'anchored, fixed length: at most 24 characters examined' },

@@ -28,8 +28,21 @@ export interface ClusterOptions {
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
-  /** Each worker's close() deadline, in ms. Default 30 000. */
+  /**
+   * A listening socket the primary inherited (socket activation) instead of port and host: the
+   * workers serve it through node:cluster, and the supervisor that owns it queues connections
+   * while the whole cluster restarts. If every worker dies at once, node:cluster closes it; the
+   * primary then exits 1 so the supervisor restarts the service with the socket it still holds.
+   */
+  fd?: number;
+  /** Each worker's close() deadline, in ms, counted from the start of the stop (drain included). Default 30 000. */
   shutdownTimeout?: number;
+  /**
+   * On stop, ms during which workers keep the shared listener and serve new connections while
+   * reporting not ready and answering with Connection: close, so a load balancer's health check
+   * takes the instance out before its port closes. Default 0. At most shutdownTimeout.
+   */
+  drainDelay?: number;
   /** Time a new worker has to report listening, in ms. Default 30 000. */
   startTimeout?: number;
   backoff?: BackoffOptions;
@@ -46,7 +59,10 @@ export interface ResolvedClusterOptions {
   workers: number;
   port: number;
   host: string;
+  /** null: listen on port and host. */
+  fd: number | null;
   shutdownTimeout: number;
+  drainDelay: number;
   startTimeout: number;
   backoff: Required<BackoffOptions>;
   signals: boolean;
@@ -57,7 +73,7 @@ function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
 
-const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'startTimeout', 'backoff', 'signals', 'exit'];
+const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'fd', 'shutdownTimeout', 'drainDelay', 'startTimeout', 'backoff', 'signals', 'exit'];
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -74,7 +90,15 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
   const port = count(options.port, 'port', 3000, 0);
   if (port > 65535) throw invalid(`port must be <= 65535, got ${port}`);
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) throw invalid('host must be a non-empty string');
+  if (options.fd !== undefined) {
+    if (options.port !== undefined || options.host !== undefined) throw invalid('fd excludes port and host: the inherited socket is already bound');
+    if (typeof options.fd !== 'number' || !Number.isInteger(options.fd) || options.fd < 0) throw invalid(`fd must be an integer >= 0, got ${String(options.fd)}`);
+  }
   const shutdownTimeout = count(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0);
+  const drainDelay = count(options.drainDelay, 'drainDelay', 0, 0);
+  if (drainDelay > shutdownTimeout) {
+    throw invalid(`drainDelay (${drainDelay} ms) must not exceed shutdownTimeout (${shutdownTimeout} ms): the deadline counts from the start of the drain`);
+  }
   const startTimeout = count(options.startTimeout, 'startTimeout', 30_000, 1);
   for (const name of ['signals', 'exit'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalid(`${name} must be a boolean, got ${String(options[name])}`);
@@ -90,7 +114,7 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
   // Every option is checked before the file system is asked about the module.
   if (!existsSync(module)) throw new UsageError('ERR_MODULE_NOT_FOUND', `module ${module} does not exist`);
   return {
-    module, workers, port, host: options.host ?? '127.0.0.1', shutdownTimeout, startTimeout, backoff,
+    module, workers, port, host: options.host ?? '127.0.0.1', fd: options.fd ?? null, shutdownTimeout, drainDelay, startTimeout, backoff,
     signals: options.signals ?? true,
     exit: options.exit ?? true,
   };

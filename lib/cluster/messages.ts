@@ -6,6 +6,8 @@ import type { CloseResult } from '../server.js';
 /** Primary → worker. */
 export type PrimaryMessage =
   | { linger: 'unlisten' }
+  /** Start close() with a drain: not ready, Connection: close, the shared listener kept until 'unlisten'. */
+  | { linger: 'drain'; timeout: number; drainDelay: number }
   | { linger: 'shutdown'; timeout: number }
   | { linger: 'force' };
 
@@ -22,6 +24,8 @@ export const ENV = Object.freeze({
   port: 'LINGER_CLUSTER_PORT',
   host: 'LINGER_CLUSTER_HOST',
   shutdownTimeout: 'LINGER_CLUSTER_SHUTDOWN_TIMEOUT',
+  drainDelay: 'LINGER_CLUSTER_DRAIN_DELAY',
+  fd: 'LINGER_CLUSTER_FD',
 });
 
 export function isWorkerMessage(message: unknown): message is WorkerMessage {

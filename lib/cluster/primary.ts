@@ -58,9 +58,12 @@ export class Cluster extends EventEmitter {
   readonly module: string;
   readonly workerCount: number;
   readonly host: string;
+  readonly fd: number | null;
   readonly shutdownTimeout: number;
+  readonly drainDelay: number;
   /** The port the workers share, known once the first one listens. */
   port: number | null = null;
+  private boundHost: string | null = null;
   /** Resolves once `workers` workers listen for the first time; rejects if one cannot start (bad module, port taken). */
   readonly ready: Promise<{ port: number; host: string; pids: number[] }>;
   private readonly requestedPort: number;
@@ -72,6 +75,8 @@ export class Cluster extends EventEmitter {
   private readonly respawns = new Set<NodeJS.Timeout>();
   private restartChain: Promise<void> = Promise.resolve();
   private stopping: Promise<ClusterStopResult> | null = null;
+  private endDrain: (() => void) | null = null;
+  private readonly exitOnStop: boolean;
   private started = false;
   private resolveReady!: (value: { port: number; host: string; pids: number[] }) => void;
   private rejectReady!: (err: Error) => void;
@@ -87,6 +92,8 @@ export class Cluster extends EventEmitter {
     this.shutdownTimeout = o.shutdownTimeout;
     this.startTimeout = o.startTimeout;
     this.backoff = o.backoff;
+    this.fd = o.fd;
+    this.drainDelay = o.drainDelay;
     this.nextDelay = this.backoff.initial;
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -94,7 +101,8 @@ export class Cluster extends EventEmitter {
     });
     // Callers that only use events must not get an unhandled rejection.
     this.ready.catch(() => {});
-    if (o.signals) this.installSignals(o.exit);
+    this.exitOnStop = o.exit;
+    if (o.signals) this.installSignals(this.exitOnStop);
   }
 
   /** Forks the workers. Called by runCluster(). */
@@ -131,6 +139,7 @@ export class Cluster extends EventEmitter {
   /** Closes every worker gracefully; a second call forces the close of what is left. */
   stop(): Promise<ClusterStopResult> {
     if (this.stopping !== null) {
+      this.endDrain?.();
       for (const t of this.tracked.values()) this.send(t, { linger: 'force' });
       return this.stopping;
     }
@@ -143,7 +152,18 @@ export class Cluster extends EventEmitter {
     // then do workers answer with Connection: close. A client reconnecting after that response is
     // refused; in one phase it could reach the primary's listener in its last moments and be
     // accepted, then reset when the listener closes with it queued.
-    const unlistened = Promise.race([Promise.all(all.map((t) => this.unlisten(t))), delay(UNLISTEN_WAIT_MS)]);
+    // With a drain first: every worker turns not ready and says Connection: close while the shared
+    // listener stays open, so connections a load balancer still sends here are served.
+    const drained = this.drainDelay === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
+      this.emit('draining', { delay: this.drainDelay, pids: all.map((t) => t.pid) });
+      for (const t of all) this.send(t, { linger: 'drain', timeout: this.shutdownTimeout, drainDelay: this.drainDelay });
+      const timer = setTimeout(resolve, this.drainDelay);
+      this.endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const unlistened = drained.then(() => Promise.race([Promise.all(all.map((t) => this.unlisten(t))), delay(UNLISTEN_WAIT_MS)]));
     this.stopping = unlistened.then(() => Promise.all(all.map((t) => this.retire(t)))).then((outcomes) => {
       const result: ClusterStopResult = { closedGracefully: 0, forced: 0, failed: 0 };
       for (const outcome of outcomes) {
@@ -195,6 +215,8 @@ export class Cluster extends EventEmitter {
       [ENV.port]: String(this.requestedPort),
       [ENV.host]: this.host,
       [ENV.shutdownTimeout]: String(this.shutdownTimeout),
+      [ENV.drainDelay]: String(this.drainDelay),
+      [ENV.fd]: this.fd === null ? '' : String(this.fd),
     });
     let onExit!: (value: { code: number | null; signal: string | null }) => void;
     const t: Tracked = {
@@ -225,6 +247,7 @@ export class Cluster extends EventEmitter {
         t.listeningAt = Date.now();
         // Latest wins: with port 0, a listener that lost all its workers comes back on a new port.
         this.port = message.port;
+        this.boundHost = message.address;
         this.emit('listening', { pid: t.pid, address: message.address, port: message.port });
         t.onListening?.();
         this.checkReady();
@@ -250,7 +273,7 @@ export class Cluster extends EventEmitter {
   private checkReady(): void {
     const listening = [...this.tracked.values()].filter((t) => t.role === 'member' && t.state === 'listening').length;
     if (listening >= this.workerCount && this.port !== null) {
-      this.resolveReady({ port: this.port, host: this.host, pids: this.listeningPids });
+      this.resolveReady({ port: this.port, host: this.fd === null ? this.host : (this.boundHost ?? this.host), pids: this.listeningPids });
     }
   }
 
@@ -264,6 +287,17 @@ export class Cluster extends EventEmitter {
       this.emit('fatal', { pid: t.pid, message: t.fatal });
       this.rejectReady(new Error(t.fatal));
       void this.stop();
+      return;
+    }
+    if (this.fd !== null && everListened && ![...this.tracked.values()].some((x) => x.state === 'listening')) {
+      // node:cluster closed the inherited descriptor with its last worker: a replacement cannot
+      // get it back, and the number may already name another file. The supervisor still holds the
+      // socket (queuing connections): stopping lets it restart the service on it.
+      const message = `every worker exited and node:cluster closed the inherited socket (fd ${this.fd}) with them; stopping`;
+      this.emit('fatal', { pid: t.pid, message });
+      void this.stop().then(() => {
+        if (this.exitOnStop) process.exit(1);
+      });
       return;
     }
     const uptime = everListened ? Date.now() - t.listeningAt : 0;

@@ -51,6 +51,10 @@ export async function runWorker(): Promise<void> {
   const port = Number(process.env[ENV.port] ?? 3000);
   const host = process.env[ENV.host] ?? '127.0.0.1';
   const defaultTimeout = Number(process.env[ENV.shutdownTimeout] ?? 30_000);
+  const defaultDrainDelay = Number(process.env[ENV.drainDelay] ?? 0);
+  // A descriptor of the primary's: node:cluster listens on it there and hands connections over.
+  const fdText = process.env[ENV.fd];
+  const fd = fdText === undefined || fdText === '' ? null : Number(fdText);
   if (modulePath === undefined || modulePath === '') return fatal(`${ENV.module} is not set`);
 
   // SIGHUP is the primary's (rolling restart); a terminal hangup reaching the whole process group
@@ -63,13 +67,13 @@ export async function runWorker(): Promise<void> {
   let listening = false;
   let stopBeforeListening = false;
   let closing: Promise<CloseResult> | null = null;
-  const shutdown = (timeout: number): void => {
+  const shutdown = (timeout: number, drainDelay = 0): void => {
     if (server === null || !listening) {
       stopBeforeListening = true;
       return;
     }
     if (closing !== null) return;
-    closing = server.close({ timeout });
+    closing = server.close({ timeout, drainDelay: Math.min(drainDelay, timeout) });
     closing.then(
       async (result) => {
         await send({ linger: 'closed', result });
@@ -90,7 +94,8 @@ export async function runWorker(): Promise<void> {
       if (server !== null && listening) server.stopAccepting();
       else stopBeforeListening = true;
       void send({ linger: 'unlistened' });
-    } else if (message.linger === 'shutdown') shutdown(message.timeout);
+    } else if (message.linger === 'drain') shutdown(message.timeout, message.drainDelay);
+    else if (message.linger === 'shutdown') shutdown(message.timeout);
     else if (message.linger === 'force') force();
   });
   // Ctrl-C or a process-group SIGTERM reaches the workers too: close as the primary would ask;
@@ -102,7 +107,8 @@ export async function runWorker(): Promise<void> {
     if (now - lastSignalAt < DUPLICATE_SIGNAL_MS) return;
     lastSignalAt = now;
     signals++;
-    if (signals === 1) shutdown(defaultTimeout);
+    // systemd's default KillMode signals every process of the unit: workers drain as the primary would.
+    if (signals === 1) shutdown(defaultTimeout, defaultDrainDelay);
     else force();
   };
   process.on('SIGTERM', onSignal);
@@ -124,9 +130,9 @@ export async function runWorker(): Promise<void> {
 
   let address;
   try {
-    address = await server.listen({ port, host });
+    address = await server.listen(fd === null ? { port, host } : { fd });
   } catch (err) {
-    return fatal(`listen on ${host}:${port} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return fatal(`listen on ${fd === null ? `${host}:${port}` : `fd ${fd}`} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   listening = true;
   if (stopBeforeListening) {

@@ -51,8 +51,8 @@ export interface CliProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, 'serve', APP, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], env: Record<string, string> = {}, module = APP): CliProcess {
+  const child = spawn(process.execPath, [CLI, 'serve', module, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
