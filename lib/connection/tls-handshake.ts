@@ -46,6 +46,9 @@ export class TlsTransport {
     if (options.ALPNProtocols !== undefined || options.ALPNCallback !== undefined) {
       throw new UsageError('ERR_INVALID_OPTION', 'option tls.ALPNProtocols is not supported: the server speaks http/1.1 only and advertises it');
     }
+    if (options.cert === undefined && options.pfx === undefined && options.SNICallback === undefined) {
+      throw new UsageError('ERR_INVALID_OPTION', 'option tls needs cert and key (or pfx, or an SNICallback that supplies them)');
+    }
     this.requestCert = options.requestCert === true;
     // node:https's default: with requestCert, a client without a valid certificate is refused.
     this.rejectUnauthorized = options.rejectUnauthorized !== false;
@@ -135,7 +138,10 @@ export class TlsHandshake implements DeadlineOwner {
     if (this.transport.requestCert) {
       // node:tls accepts any certificate during the handshake and leaves the verdict to the server,
       // as node:https does in its 'secure' listener: the chain's verification result is read here.
-      const verifyError = (socket as unknown as { _handle: { verifyError(): (Error & { code?: string }) | null } })._handle.verifyError();
+      let verifyError = (socket as unknown as { _handle: { verifyError(): (Error & { code?: string }) | null } })._handle.verifyError();
+      // A resumed TLS 1.3 session reports no error even when it never carried a certificate: no
+      // certificate is never an authorized client.
+      if (verifyError === null && socket.getPeerX509Certificate() === undefined) verifyError = Object.assign(new Error('no client certificate'), { code: 'NO_PEER_CERTIFICATE' });
       if (verifyError !== null) {
         socket.authorized = false;
         socket.authorizationError = (verifyError.code ?? verifyError.message) as unknown as Error;
