@@ -14,9 +14,11 @@ const USAGE = `Usage: linger serve <module> [options]
   -p, --port <n>             port the workers share (default $PORT, else 3000; 0 picks a free one)
       --host <address>       address to listen on (default $HOST, else 127.0.0.1)
       --shutdown-timeout <ms> deadline of each worker's graceful close (default 30000)
+      --tls-cert <file>      serve HTTPS with this PEM certificate (chain) ...
+      --tls-key <file>       ... and this PEM private key; SIGHUP reloads both files
   -h, --help                 this text
 
-Signals to the primary: SIGHUP rolling restart, SIGTERM/SIGINT graceful stop (a second one forces).
+Signals to the primary: SIGHUP rolling restart (with --tls-cert: certificate reload), SIGTERM/SIGINT graceful stop (a second one forces).
 Exit codes: 0 stopped with every connection closed gracefully; 1 something was forced or failed to
 start; 2 bad arguments.`;
 
@@ -53,6 +55,8 @@ function parse(argv: string[]) {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         'shutdown-timeout': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -76,6 +80,10 @@ function parse(argv: string[]) {
   // Cloud Run, containers) set, and the ones the examples read.
   const port = values.port !== undefined ? integer(values.port, '--port', 0, 65535) : integer(env('PORT'), 'PORT', 0, 65535);
   const host = values.host ?? env('HOST')?.trim();
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) usageError('--tls-cert and --tls-key go together');
+  for (const file of [certFile, keyFile]) if (file !== undefined && !existsSync(file)) usageError(`${file} does not exist`);
   return {
     module: modulePath,
     // Unset options take runCluster()'s defaults (CPU count, 3000, 127.0.0.1, 30 s).
@@ -83,6 +91,7 @@ function parse(argv: string[]) {
     port,
     host: host === '' ? undefined : host,
     shutdownTimeout: integer(values['shutdown-timeout'], '--shutdown-timeout', 0, 86_400_000),
+    ...(certFile === undefined || keyFile === undefined ? {} : { tls: { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } }),
   };
 }
 
@@ -98,6 +107,8 @@ function attachLogging(c: Cluster): void {
     log(`rolling restart done: replaced ${replaced.join(',')}; workers ${pids.join(',')}; ${closedGracefully} connections closed gracefully, ${forced} forced, ${failed} workers failed`));
   c.on('restart-failed', (err: Error) => log(`rolling restart aborted, old workers keep serving: ${err.message}`));
   c.on('signal', (signal) => log(`${signal}: stopping workers gracefully`));
+  c.on('tls-reloaded', ({ pid, error }: { pid: number; error: string | null }) =>
+    log(error === null ? `worker ${pid} reloaded its certificate` : `worker ${pid} kept its certificate, the files did not load: ${error}`));
   c.on('fatal', ({ message }) => process.stderr.write(`linger: worker could not start: ${message}\n`));
   c.on('stopped', (r) => log(`stopped: ${r.closedGracefully} connections closed gracefully, ${r.forced} forced, ${r.failed} workers failed`));
 }
@@ -106,7 +117,7 @@ const options = parse(process.argv.slice(2));
 const c = runCluster(options);
 attachLogging(c);
 c.ready.then(
-  ({ port, host, pids }) => log(`ready: ${pids.length} workers on http://${host}:${port}/ (primary ${process.pid}, workers ${pids.join(',')})`),
+  ({ port, host, pids }) => log(`ready: ${pids.length} workers on ${options.tls === undefined ? 'http' : 'https'}://${host}:${port}/ (primary ${process.pid}, workers ${pids.join(',')})`),
   async () => {
     // A worker could not start (bad module, port taken): the cluster is already stopping.
     await c.stop();

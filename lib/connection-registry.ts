@@ -57,7 +57,7 @@ export class ConnectionRegistry implements ConnectionHost, HandshakeHost {
   private readonly refused = new Set<LingeringClose>();
   private readonly handshakes = new Set<TlsHandshake>();
   /** HTTPS: accepted TCP sockets are wrapped and handshaken before they become connections. */
-  readonly tls: TlsTransport | null;
+  tls: TlsTransport | null;
   private onEmpty: (() => void) | null = null;
 
   constructor(config: ResolvedOptions, counters: LifecycleStats, app: AppHooks, tls: TlsTransport | null = null) {
@@ -70,7 +70,7 @@ export class ConnectionRegistry implements ConnectionHost, HandshakeHost {
     this.keepAliveLines = new KeepAliveLines(o.keepAliveAdvertisedTimeout);
     const shortest = Math.min(o.keepAliveTimeout, o.firstByteTimeout, o.headersTimeout, o.bodyTimeout, o.lingerSilence,
       o.idleReapGuard > 0 ? o.idleReapGuard : Infinity, o.handlerTimeout > 0 ? o.handlerTimeout : Infinity,
-      tls !== null ? o.handshakeTimeout : Infinity);
+      o.handshakeTimeout);
     this.sweeper = new DeadlineSweeper(tickFor(shortest));
   }
 

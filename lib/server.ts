@@ -4,7 +4,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { TlsTransport } from './connection/tls-handshake.js';
+import { TlsTransport, type ServerTlsOptions } from './connection/tls-handshake.js';
 import type { RequestHead } from './http1/request-parser.js';
 import { UsageError } from './http1/protocol-error.js';
 import { HttpError } from './connection/http-error.js';
@@ -101,6 +101,17 @@ export class Server {
   /** True when the server speaks HTTPS (the `tls` option). */
   get secure(): boolean {
     return this.registry.tls !== null;
+  }
+
+  /**
+   * @internal Turns HTTPS on for a server created without `tls`, before it listens: the cluster
+   * worker does it for `linger serve --tls-cert --tls-key` on the app module's server.
+   */
+  enableTls(options: ServerTlsOptions): void {
+    if (this.netServer !== null || this.registry.tls !== null) {
+      throw new UsageError('ERR_SERVER_ALREADY_LISTENING', 'TLS can be turned on only before listen(), on a server without the tls option');
+    }
+    this.registry.tls = new TlsTransport(options);
   }
 
   /**

@@ -7,7 +7,8 @@ import type { CloseResult } from '../server.js';
 export type PrimaryMessage =
   | { linger: 'unlisten' }
   | { linger: 'shutdown'; timeout: number }
-  | { linger: 'force' };
+  | { linger: 'force' }
+  | { linger: 'reload-tls' };
 
 /** Worker → primary. 'attached': its message handlers exist (messages sent earlier would be lost). */
 export type WorkerMessage =
@@ -15,13 +16,16 @@ export type WorkerMessage =
   | { linger: 'listening'; address: string; port: number }
   | { linger: 'unlistened' }
   | { linger: 'closed'; result: CloseResult }
-  | { linger: 'fatal'; message: string };
+  | { linger: 'fatal'; message: string }
+  | { linger: 'tls-reloaded'; error: string | null };
 
 export const ENV = Object.freeze({
   module: 'LINGER_CLUSTER_MODULE',
   port: 'LINGER_CLUSTER_PORT',
   host: 'LINGER_CLUSTER_HOST',
   shutdownTimeout: 'LINGER_CLUSTER_SHUTDOWN_TIMEOUT',
+  tlsCert: 'LINGER_CLUSTER_TLS_CERT',
+  tlsKey: 'LINGER_CLUSTER_TLS_KEY',
 });
 
 export function isWorkerMessage(message: unknown): message is WorkerMessage {

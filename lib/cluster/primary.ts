@@ -39,7 +39,12 @@ export interface ClusterOptions {
   /** Time a new worker has to report listening, in ms. Default 30 000. */
   startTimeout?: number;
   backoff?: BackoffOptions;
-  /** Install SIGHUP (rolling restart) and SIGTERM/SIGINT (stop) handlers. Default true. */
+  /**
+   * Serve HTTPS with this certificate and key (PEM files), read by each worker at start and again
+   * on reloadTls(); with it, SIGHUP reloads them instead of a rolling restart.
+   */
+  tls?: { certFile: string; keyFile: string };
+  /** Install SIGHUP (rolling restart, or a certificate reload with `tls`) and SIGTERM/SIGINT (stop) handlers. Default true. */
   signals?: boolean;
   /** After a signal-initiated stop, exit the process with 0 (all graceful) or 1. Default true. */
   exit?: boolean;
@@ -93,7 +98,7 @@ function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
 
-const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'startTimeout', 'backoff', 'signals', 'exit'];
+const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'shutdownTimeout', 'startTimeout', 'backoff', 'signals', 'exit', 'tls'];
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -106,6 +111,7 @@ export class Cluster extends EventEmitter {
   readonly workerCount: number;
   readonly host: string;
   readonly shutdownTimeout: number;
+  readonly tls: { certFile: string; keyFile: string } | null;
   /** The port the workers share, known once the first one listens. */
   port: number | null = null;
   /** Resolves once `workers` workers listen for the first time; rejects if one cannot start (bad module, port taken). */
@@ -136,6 +142,12 @@ export class Cluster extends EventEmitter {
     if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) throw invalid('host must be a non-empty string');
     this.host = options.host ?? '127.0.0.1';
     this.shutdownTimeout = count(options.shutdownTimeout, 'shutdownTimeout', 30_000, 0);
+    const tls = options.tls;
+    if (tls !== undefined && (tls === null || typeof tls !== 'object' || typeof tls.certFile !== 'string' || typeof tls.keyFile !== 'string'
+      || tls.certFile === '' || tls.keyFile === '')) {
+      throw invalid('tls must be { certFile, keyFile } with the paths of a PEM certificate and key');
+    }
+    this.tls = tls === undefined ? null : { certFile: tls.certFile, keyFile: tls.keyFile };
     this.startTimeout = count(options.startTimeout, 'startTimeout', 30_000, 1);
     for (const name of ['signals', 'exit'] as const) {
       if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalid(`${name} must be a boolean, got ${String(options[name])}`);
@@ -185,6 +197,16 @@ export class Cluster extends EventEmitter {
    * close the old one gracefully and wait for its exit. A replacement that fails to start aborts
    * the restart and leaves the old workers serving. Calls queue; each runs a full round.
    */
+  /**
+   * Every worker reads the certificate and key files again and uses them for new handshakes; open
+   * connections keep theirs. Each worker reports 'tls-reloaded' ({ pid, error }); one whose files
+   * do not load keeps its current certificate.
+   */
+  reloadTls(): void {
+    if (this.tls === null) throw new UsageError('ERR_NOT_TLS', 'reloadTls() needs a cluster started with tls');
+    for (const t of this.tracked.values()) if (t.state !== 'retiring') this.send(t, { linger: 'reload-tls' });
+  }
+
   restart(): Promise<void> {
     const run = this.restartChain.catch(() => {}).then(() => this.rollingRestart());
     this.restartChain = run;
@@ -226,6 +248,10 @@ export class Cluster extends EventEmitter {
   private installSignals(exit: boolean): void {
     const onHup = (): void => {
       if (this.stopping !== null) return;
+      if (this.tls !== null) {
+        this.reloadTls();
+        return;
+      }
       this.restart().catch((err: unknown) => this.emit('restart-failed', err));
     };
     let lastStopAt = -Infinity;
@@ -258,6 +284,7 @@ export class Cluster extends EventEmitter {
       [ENV.port]: String(this.requestedPort),
       [ENV.host]: this.host,
       [ENV.shutdownTimeout]: String(this.shutdownTimeout),
+      ...(this.tls === null ? {} : { [ENV.tlsCert]: this.tls.certFile, [ENV.tlsKey]: this.tls.keyFile }),
     });
     let onExit!: (value: { code: number | null; signal: string | null }) => void;
     const t: Tracked = {
@@ -297,6 +324,8 @@ export class Cluster extends EventEmitter {
         t.result = message.result;
       } else if (message.linger === 'fatal') {
         t.fatal = message.message;
+      } else if (message.linger === 'tls-reloaded') {
+        this.emit('tls-reloaded', { pid: t.pid, error: message.error });
       }
     });
     // A worker that fails to spawn emits 'error' and then 'exit'; the exit path handles it.
