@@ -317,3 +317,49 @@ t.test('graceful close over TLS: an idle connection gets close_notify and FIN, a
   const result = await closing;
   t.same(result, { closedGracefully: 2, forced: 0 });
 });
+
+t.test('close() with a handshake still pending: it counts as open, close() waits for it, and destroys it at the deadline as forced', async (t) => {
+  const { app, port } = await startApp(t, { tls: TLS, handshakeTimeout: 60_000 }, routes);
+  const silent = await RawClient.connect(port);
+  t.ok(await eventually(() => app.stats().connections.handshaking === 1), 'the handshake is registered');
+  t.equal(app.stats().connections.open, 1);
+  const result = await app.close({ timeout: 200 });
+  t.same(result, { closedGracefully: 0, forced: 1 });
+  t.equal(app.stats().closes['shutdown-forced'], 1);
+  t.not(await silent.waitEnd(2000), 'timeout');
+});
+
+t.test('over TLS: a client that keeps sending after the limit still gets 5 responses, close_notify and EOF', async (t) => {
+  const { app, port } = await startApp(t, { tls: TLS, maxRequestsPerSocket: 5 }, routes);
+  for (let round = 0; round < 10; round++) {
+    const c = await RawClient.connectTls(port, { ca: ca.ca }, { paused: true, allowHalfOpen: true });
+    let text = '';
+    for (let i = 1; i <= 20; i++) text += get(`/big/${i}`);
+    c.write(text);
+    const talking = (async () => {
+      for (let i = 0; i < 10 && !c.ended && c.error === null; i++) {
+        c.write(get(`/big/late-${i}`));
+        await sleep(20);
+      }
+    })();
+    await sleep(200);
+    c.resume();
+    const statuses: number[] = [];
+    for (;;) {
+      try {
+        const res = await c.response(5000);
+        if (!res.body.equals(BODY)) statuses.push(-1);
+        else statuses.push(res.status);
+      } catch {
+        break;
+      }
+    }
+    const end = await c.waitEnd(5000);
+    await talking;
+    c.end();
+    c.destroy();
+    t.same({ statuses, end }, { statuses: [200, 200, 200, 200, 200], end: 'eof' }, `round ${round}`);
+  }
+  t.ok(await drained(app));
+  t.equal(app.stats().linger.reset, 0);
+});
