@@ -110,13 +110,13 @@ export class ConnectionRegistry implements ConnectionHost, HandshakeHost {
     }
   }
 
-  /** @internal The handshake finished: the TLS socket is served like any other (during shutdown, with Connection: close). */
+  /** The handshake finished: the TLS socket is served like any other (during shutdown, with Connection: close). */
   secured(handshake: TlsHandshake, socket: TLSSocket): void {
     this.handshakes.delete(handshake);
     this.open(socket);
   }
 
-  /** @internal The handshake failed, timed out or was refused: counted, never seen by a handler. */
+  /** The handshake failed, timed out or was refused: counted, never seen by a handler. */
   failed(handshake: TlsHandshake, reason: CloseReason): void {
     this.handshakes.delete(handshake);
     this.counted(reason, null);

@@ -8,7 +8,10 @@ import { DUPLICATE_SIGNAL_MS } from '../graceful-shutdown.js';
 import type { CloseResult, Server } from '../server.js';
 import { ENV, isPrimaryMessage, type WorkerMessage } from './messages.js';
 
-type ServerLike = Pick<Server, 'listen' | 'close' | 'forceClose' | 'address' | 'stopAccepting'> & Partial<Pick<Server, 'secure' | 'setSecureContext' | 'enableTls'>>;
+type ServerLike = Pick<Server, 'listen' | 'close' | 'forceClose' | 'address' | 'stopAccepting'> & Partial<Pick<Server, 'secure' | 'setSecureContext'>> & {
+  /** Server's (internal) switch to HTTPS before listen. */
+  enableTls?(options: { cert: Buffer; key: Buffer }): void;
+};
 
 /** `--tls-cert` / `--tls-key` read afresh: at start, and on every reload the primary asks for. */
 function tlsFiles(): { cert: Buffer; key: Buffer } | null {

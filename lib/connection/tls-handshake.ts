@@ -46,6 +46,9 @@ export class TlsTransport {
     if (options.ALPNProtocols !== undefined || options.ALPNCallback !== undefined) {
       throw new UsageError('ERR_INVALID_OPTION', 'option tls.ALPNProtocols is not supported: the server speaks http/1.1 only and advertises it');
     }
+    if (options.handshakeTimeout !== undefined) {
+      throw new UsageError('ERR_INVALID_OPTION', 'option tls.handshakeTimeout is the server option handshakeTimeout, beside tls');
+    }
     if (options.cert === undefined && options.pfx === undefined && options.SNICallback === undefined) {
       throw new UsageError('ERR_INVALID_OPTION', 'option tls needs cert and key (or pfx, or an SNICallback that supplies them)');
     }

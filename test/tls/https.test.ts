@@ -280,6 +280,7 @@ t.test('setSecureContext: a certificate that does not load throws and the old on
   t.equal(await servedCommonName(port), 'server', 'still the old certificate');
   await t.rejects(async () => startApp(t, { tls: { key: renewed.key, cert: server.cert } }, routes), { code: 'ERR_INVALID_TLS_OPTIONS' });
   await t.rejects(async () => startApp(t, { tls: { ca: ca.ca } }, routes), { code: 'ERR_INVALID_OPTION' }, 'no certificate at all');
+  await t.rejects(async () => startApp(t, { tls: { ...TLS, handshakeTimeout: 5 } }, routes), { code: 'ERR_INVALID_OPTION' }, 'the handshake timeout is a server option');
 });
 
 t.test('over maxConnections a TLS socket gets a bare FIN before any handshake', async (t) => {
