@@ -86,7 +86,7 @@ const wrkVersion = await new Promise<string>((resolve) => {
   execFile('wrk', ['-v'], { timeout: 5000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`.split('\n')[0]!.trim() || 'wrk (version unknown)'));
 });
 
-function startServer(script: string, port: number, ceilingCase: string, extraEnv: Record<string, string>): Promise<ChildProcess> {
+function startServer(script: string, port: number, ceilingCase: string, extraEnv: Record<string, string | undefined>): Promise<ChildProcess> {
   const env = { ...process.env, ...extraEnv, PORT: String(port), CASE: ceilingCase, NODE_ENV: 'production' };
   const child = pinned
     ? spawn('taskset', ['-c', '0', process.execPath, script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -117,12 +117,12 @@ interface Measured {
   requests: number;
 }
 
-async function wrk(c: Case, port: number, seconds: number): Promise<Measured> {
+async function wrk(c: Case, port: number, seconds: number, scheme = 'http'): Promise<Measured> {
   const args = ['-t1', `-c${c.connections}`, `-d${seconds}s`, '--timeout', '5s'];
   if (c.close) args.push('-H', 'Connection: close');
   if (c.post) args.push('-s', source('post.lua'));
   if (c.pipeline) args.push('-s', source('pipeline.lua'));
-  args.push(`http://127.0.0.1:${port}${c.path}`);
+  args.push(`${scheme}://127.0.0.1:${port}${c.path}`);
   if (c.pipeline) args.push('--', String(c.pipeline));
   const out = await run(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, (seconds + 30) * 1000);
   if (/Non-2xx/.test(out)) throw new Error(`non-2xx responses in ${c.id}:\n${out}`);
@@ -243,6 +243,81 @@ for (const c of honoSelected) {
   honoResults.push({ id: c.id, title: c.title, pipelined: c.pipeline !== undefined, rounds, median: med, cpuPerRequest: cpu });
   console.log(`${c.title}: ${HONO_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; hono linger/node-server ${(med['hono on linger'] / med['hono on node-server']).toFixed(2)}, hono linger/native ${(med['hono on linger'] / med['linger native']).toFixed(2)}`);
 }
+
+/**
+ * HTTPS: linger against node:https and fastify's `https` option, the same certificate (EC P-256 from
+ * a throwaway CA) and Node's default cipher negotiation for all, wrk as the client. Keep-alive c50
+ * measures the record layer; connection-per-request measures a full handshake per request (wrk does
+ * not resume sessions), where the handshake dominates and linger must add nothing to it.
+ */
+const HTTPS_CASES: Case[] = [
+  { id: 'https-c50', title: 'HTTPS keep-alive, 50 connections', path: '/', connections: 50, ceiling: 'hello' },
+  { id: 'https-close', title: 'HTTPS, a new TLS handshake per request', path: '/', connections: 50, close: true, ceiling: 'hello' },
+];
+const HTTPS_SERVERS = [
+  { name: 'linger', script: built('./servers/linger.js') },
+  { name: 'node:https', script: built('./servers/node-http.js') },
+  { name: 'fastify https', script: built('./servers/fastify.js') },
+] as const;
+type HttpsServerName = (typeof HTTPS_SERVERS)[number]['name'];
+/** From the issue: linger at least 1.3x node:https with keep-alive, and no slower with a handshake per request. */
+const HTTPS_TARGETS: Record<string, number> = { 'https-c50': 1.3, 'https-close': 1.0 };
+interface HttpsResult {
+  id: string;
+  title: string;
+  rounds: Record<HttpsServerName, number[]>;
+  median: Record<HttpsServerName, number>;
+  cpuPerRequest: Record<HttpsServerName, number>;
+}
+const httpsSelected = process.env.CASES ? HTTPS_CASES.filter((c) => process.env.CASES!.split(',').includes(c.id)) : HTTPS_CASES;
+const httpsResults: HttpsResult[] = [];
+if (httpsSelected.length > 0) {
+  const { createTestCa } = await import('../test/helpers/test-ca.js');
+  const ca = createTestCa('linger bench');
+  const issued = ca.issue('bench', 'server');
+  const tlsEnv = { TLS_CERT: issued.certFile, TLS_KEY: issued.keyFile };
+  try {
+    for (const c of httpsSelected) {
+      const children: ChildProcess[] = [];
+      const ports = {} as Record<HttpsServerName, number>;
+      const rounds = {} as Record<HttpsServerName, number[]>;
+      const cpuRounds = {} as Record<HttpsServerName, number[]>;
+      const pids = {} as Record<HttpsServerName, number | undefined>;
+      try {
+        for (const s of HTTPS_SERVERS) {
+          ports[s.name] = port++;
+          rounds[s.name] = [];
+          cpuRounds[s.name] = [];
+          const child = await startServer(s.script, ports[s.name], c.ceiling, tlsEnv);
+          children.push(child);
+          pids[s.name] = child.pid;
+          await wrk(c, ports[s.name], WARMUP, 'https');
+        }
+        for (let r = 0; r < ROUNDS; r++) {
+          for (const s of HTTPS_SERVERS) {
+            const before = cpuMs(pids[s.name]);
+            const measured = await wrk(c, ports[s.name], DURATION, 'https');
+            const after = cpuMs(pids[s.name]);
+            rounds[s.name].push(measured.rps);
+            if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
+          }
+        }
+      } finally {
+        for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      }
+      const med = {} as Record<HttpsServerName, number>;
+      const cpu = {} as Record<HttpsServerName, number>;
+      for (const s of HTTPS_SERVERS) {
+        med[s.name] = median(rounds[s.name]);
+        cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
+      }
+      httpsResults.push({ id: c.id, title: c.title, rounds, median: med, cpuPerRequest: cpu });
+      console.log(`${c.title}: ${HTTPS_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; linger/node:https ${(med.linger / med['node:https']).toFixed(2)}`);
+    }
+  } finally {
+    ca.remove();
+  }
+}
 const elapsed = (Date.now() - started) / 1000;
 
 const machine = {
@@ -307,15 +382,31 @@ if (honoResults.length > 0) {
   }
   md += '\nThroughput ratios carry whatever else the machine was doing during each round; the CPU-time ratios (server CPU per request from /proc) are the cost of the servers alone, whatever capped throughput.\n';
 }
+if (httpsResults.length > 0) {
+  md += '\n## HTTPS: linger against node:https and fastify with `https`\n\n';
+  md += 'The same EC P-256 certificate for all three, TLS 1.3 with Node\'s default cipher negotiation, wrk over `https://`; same rounds and pinning as above. ';
+  md += 'Connection-per-request sends `Connection: close`, so every request pays a full handshake (wrk does not resume sessions).\n\n';
+  md += '| case | linger | node:https | fastify https | linger / node:https | target | linger / fastify | CPU µs/req: linger / node:https / fastify | CPU ratio: node:https / linger |\n|---|---:|---:|---:|---:|---|---:|---|---:|\n';
+  for (const r of httpsResults) {
+    const m = r.median;
+    const c = r.cpuPerRequest;
+    const vsNode = m.linger / m['node:https'];
+    const target = HTTPS_TARGETS[r.id]!;
+    md += `| ${r.title} | ${m.linger.toFixed(0)} | ${m['node:https'].toFixed(0)} | ${m['fastify https'].toFixed(0)} | ${vsNode.toFixed(2)} | ≥ ${target}: ${vsNode >= target ? 'met' : '**not met**'} | ${ratio(m.linger, m['fastify https'])} | ${c.linger.toFixed(2)} / ${c['node:https'].toFixed(2)} / ${c['fastify https'].toFixed(2)} | ${ratio(c['node:https'], c.linger)} |\n`;
+  }
+}
 md += '\nRounds (requests/s), in measurement order:\n\n';
 for (const r of results) {
   const names = Object.keys(r.rounds) as ServerName[];
   md += `- ${r.title}: ${names.map((name) => `${name} ${r.rounds[name]!.map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
+}
+for (const r of httpsResults) {
+  md += `- ${r.title}: ${HTTPS_SERVERS.map((s) => `${s.name} ${r.rounds[s.name].map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
 }
 for (const r of honoResults) {
   md += `- ${r.title}: ${HONO_SERVERS.map((s) => `${s.name} ${r.rounds[s.name].map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
 }
 writeFileSync(source('RESULTS.md'), md);
 writeFileSync(source('results.svg'), renderChart(results.map((r) => ({ title: r.title, values: SERVERS.map((s) => ({ name: s.name, value: r.median[s.name] })) }))));
-writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results, hono: honoResults }, null, 2)}\n`);
+writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results, hono: honoResults, https: httpsResults }, null, 2)}\n`);
 console.log(`wrote benchmarks/RESULTS.md, results.svg, results.json in ${elapsed.toFixed(0)} s`);

@@ -24,9 +24,11 @@ const USAGE = `Usage: linger serve <module> [options]
                              and answering with Connection: close (default 0; at most the shutdown timeout)
       --pid-file <path>      write the primary's pid here once ready; an upgrade rewrites it with the new pid
       --upgrade-timeout <ms> time a new primary has to become ready on SIGUSR2 before the upgrade is abandoned (default 60000)
+      --tls-cert <file>      serve HTTPS with this PEM certificate (chain) ...
+      --tls-key <file>       ... and this PEM private key; SIGHUP reloads both files
   -h, --help                 this text
 
-Signals to the primary: SIGHUP rolling restart, SIGTERM/SIGINT graceful stop (a second one forces),
+Signals to the primary: SIGHUP rolling restart (with --tls-cert: certificate reload), SIGTERM/SIGINT graceful stop (a second one forces),
 SIGUSR2 upgrade in place (a new primary, fresh node and code, takes over the listening socket;
 this one stops once the new one is ready, or keeps serving if it fails).
 Exit codes: 0 stopped with every connection closed gracefully; 1 something was forced or failed to
@@ -69,6 +71,8 @@ function parse(argv: string[]) {
         'drain-delay': { type: 'string' },
         'pid-file': { type: 'string' },
         'upgrade-timeout': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -113,6 +117,10 @@ function parse(argv: string[]) {
     upgradeTimeout: integer(values['upgrade-timeout'], '--upgrade-timeout', 1, 86_400_000) ?? 60_000,
     upgrading,
   };
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) usageError('--tls-cert and --tls-key go together');
+  for (const file of [certFile, keyFile]) if (file !== undefined && !existsSync(file)) usageError(`${file} does not exist`);
   const cluster = {
     module: modulePath,
     // Unset options take runCluster()'s defaults (CPU count, 3000, 127.0.0.1, 30 s).
@@ -122,6 +130,7 @@ function parse(argv: string[]) {
     fd,
     shutdownTimeout,
     drainDelay,
+    ...(certFile === undefined || keyFile === undefined ? {} : { tls: { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } }),
   };
   return { cli, cluster };
 }
@@ -139,6 +148,8 @@ function attachLogging(c: Cluster): void {
   c.on('restart-failed', (err: Error) => log(`rolling restart aborted, old workers keep serving: ${err.message}`));
   c.on('signal', (signal) => log(`${signal}: stopping workers gracefully`));
   c.on('draining', ({ delay }) => log(`draining for ${delay} ms: not ready, new connections still served with Connection: close`));
+  c.on('tls-reloaded', ({ pid, error }: { pid: number; error: string | null }) =>
+    log(error === null ? `worker ${pid} reloaded its certificate` : `worker ${pid} kept its certificate, the files did not load: ${error}`));
   c.on('fatal', ({ message }) => process.stderr.write(`linger: worker could not start: ${message}\n`));
   c.on('stopped', (r) => log(`stopped: ${r.closedGracefully} connections closed gracefully, ${r.forced} forced, ${r.failed} workers failed`));
 }
@@ -239,7 +250,7 @@ if (cli.pidFile !== null) {
 c.ready.then(
   ({ port, host, pids }) => {
     if (cli.pidFile !== null) writePidFile(cli.pidFile);
-    log(`ready: ${pids.length} workers on http://${host}:${port}/ (primary ${process.pid}, workers ${pids.join(',')})`);
+    log(`ready: ${pids.length} workers on ${options.tls === undefined ? 'http' : 'https'}://${host}:${port}/ (primary ${process.pid}, workers ${pids.join(',')})`);
     if (cli.upgrading && process.send !== undefined) {
       const message: UpgradeReady = { linger: 'upgrade-ready', pid: process.pid, workers: pids };
       // Then the channel goes: this primary must not depend on the old one, which is about to exit.

@@ -4,6 +4,7 @@
 
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ParserLimits } from './http1/request-parser.js';
 import { Connection } from './connection/connection.js';
 import { KeepAliveLines, type AppHooks, type ConnectionHost } from './connection/connection-host.js';
@@ -11,6 +12,7 @@ import { DeadlineSweeper, tickFor } from './connection/deadline-sweeper.js';
 import type { CloseReason, LifecycleStats, LingerOutcome } from './connection/lifecycle-stats.js';
 import type { ResolvedOptions } from './connection/options.js';
 import { refuse, type LingeringClose } from './connection/lingering-close.js';
+import { TlsHandshake, type HandshakeHost, type TlsTransport } from './connection/tls-handshake.js';
 
 /** diagnostics_channel names, published only while someone subscribes. */
 export const CHANNELS = Object.freeze({
@@ -33,10 +35,12 @@ export interface ConnectionCounts {
   refusing: number;
   /** Idle connections closed at maxConnections to admit new ones, still closing or lingering; counted in open, not against the limit. */
   reclaiming: number;
+  /** TLS sockets whose handshake has not finished; counted in open and against maxConnections. */
+  handshaking: number;
 }
 
 /** @internal Server holds it privately; stripped, the published types stop at CHANNELS and never reach Connection. */
-export class ConnectionRegistry implements ConnectionHost {
+export class ConnectionRegistry implements ConnectionHost, HandshakeHost {
   readonly config: ResolvedOptions;
   readonly sweeper: DeadlineSweeper;
   readonly counters: LifecycleStats;
@@ -58,41 +62,72 @@ export class ConnectionRegistry implements ConnectionHost {
   reclaiming = 0;
   private readonly connections = new Set<Connection>();
   private readonly refused = new Set<LingeringClose>();
+  private readonly handshakes = new Set<TlsHandshake>();
+  /** HTTPS: accepted TCP sockets are wrapped and handshaken before they become connections. */
+  tls: TlsTransport | null;
   private onEmpty: (() => void) | null = null;
 
-  constructor(config: ResolvedOptions, counters: LifecycleStats, app: AppHooks) {
+  constructor(config: ResolvedOptions, counters: LifecycleStats, app: AppHooks, tls: TlsTransport | null = null) {
     this.config = config;
+    this.tls = tls;
     this.counters = counters;
     this.app = app;
     const o = config;
     this.parserLimits = Object.freeze({ maxHeaderSize: o.maxHeaderSize, maxHeaderCount: o.maxHeaderCount, maxUriLength: o.maxUriLength });
     this.keepAliveLines = new KeepAliveLines(o.keepAliveAdvertisedTimeout);
     const shortest = Math.min(o.keepAliveTimeout, o.firstByteTimeout, o.headersTimeout, o.bodyTimeout, o.lingerSilence,
-      o.idleReapGuard > 0 ? o.idleReapGuard : Infinity, o.handlerTimeout > 0 ? o.handlerTimeout : Infinity);
+      o.idleReapGuard > 0 ? o.idleReapGuard : Infinity, o.handlerTimeout > 0 ? o.handlerTimeout : Infinity,
+      o.handshakeTimeout);
     this.sweeper = new DeadlineSweeper(tickFor(shortest));
   }
 
   get size(): number {
-    return this.connections.size + this.refused.size;
+    return this.connections.size + this.refused.size + this.handshakes.size;
+  }
+
+  get handshakeTimeout(): number {
+    return this.config.handshakeTimeout;
   }
 
   accept(socket: Socket): void {
     const o = this.config;
-    if (this.refusingNew || (o.maxConnections > 0 && this.connections.size - this.reclaiming >= o.maxConnections && !this.reclaimIdle())) {
+    const tls = this.tls;
+    if (this.refusingNew || (o.maxConnections > 0 && this.connections.size + this.handshakes.size - this.reclaiming >= o.maxConnections && !this.reclaimIdle())) {
       this.rejected++;
       const refusal = refuse(socket, this, (reason, outcome) => {
         this.refused.delete(refusal);
         this.counted(reason, outcome);
         this.checkEmpty();
-      });
+      }, tls === null);
       this.refused.add(refusal);
       return;
     }
     this.counters.accepted++;
+    if (tls !== null) {
+      this.handshakes.add(new TlsHandshake(socket, tls, this));
+      return;
+    }
+    this.open(socket);
+  }
+
+  private open(socket: Socket): void {
     this.connections.add(new Connection(socket, this));
     if (connectionOpenChannel.hasSubscribers) {
       connectionOpenChannel.publish({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
     }
+  }
+
+  /** The handshake finished: the TLS socket is served like any other (during shutdown, with Connection: close). */
+  secured(handshake: TlsHandshake, socket: TLSSocket): void {
+    this.handshakes.delete(handshake);
+    this.open(socket);
+  }
+
+  /** The handshake failed, timed out or was refused: counted, never seen by a handler. */
+  failed(handshake: TlsHandshake, reason: CloseReason): void {
+    this.handshakes.delete(handshake);
+    this.counted(reason, null);
+    this.checkEmpty();
   }
 
   /**
@@ -171,10 +206,11 @@ export class ConnectionRegistry implements ConnectionHost {
   destroyAll(): void {
     for (const connection of [...this.connections]) connection.destroy('shutdown-forced');
     for (const refused of [...this.refused]) refused.destroy();
+    for (const handshake of [...this.handshakes]) handshake.destroy();
   }
 
   counts(): ConnectionCounts {
-    const counts: ConnectionCounts = { open: this.size, idle: 0, active: 0, closing: 0, lingering: 0, refusing: this.refused.size, reclaiming: this.reclaiming };
+    const counts: ConnectionCounts = { open: this.size, idle: 0, active: 0, closing: 0, lingering: 0, refusing: this.refused.size, reclaiming: this.reclaiming, handshaking: this.handshakes.size };
     for (const connection of this.connections) {
       const phase = connection.phase;
       if (phase === 'idle') counts.idle++;

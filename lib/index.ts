@@ -14,6 +14,7 @@ export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats, type ServerPhase } from './server.js';
 export { DEFAULTS, type ServerOptions, type LingerOptions } from './connection/options.js';
+export type { ServerTlsOptions } from './connection/tls-handshake.js';
 export { HttpError } from './connection/http-error.js';
 export { CLOSE_REASONS, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
 export { ProtocolError, UsageError } from './http1/protocol-error.js';

@@ -3,6 +3,8 @@
 
 import diagnosticsChannel from 'node:diagnostics_channel';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { TlsTransport, type ServerTlsOptions } from './connection/tls-handshake.js';
 import type { RequestHead } from './http1/request-parser.js';
 import { UsageError } from './http1/protocol-error.js';
 import { HttpError } from './connection/http-error.js';
@@ -117,7 +119,35 @@ export class Server {
   constructor(options: ServerOptions | undefined, dispatch: Dispatch, extraOptionKeys: readonly string[] = []) {
     this.config = Object.freeze(resolveOptions(options, extraOptionKeys));
     this.dispatcher = dispatch;
-    this.registry = new ConnectionRegistry(this.config, this.counters, this);
+    const tls = options?.tls === undefined ? null : new TlsTransport(options.tls);
+    this.registry = new ConnectionRegistry(this.config, this.counters, this, tls);
+  }
+
+  /** True when the server speaks HTTPS (the `tls` option). */
+  get secure(): boolean {
+    return this.registry.tls !== null;
+  }
+
+  /**
+   * @internal Turns HTTPS on for a server created without `tls`, before it listens: the cluster
+   * worker does it for `linger serve --tls-cert --tls-key` on the app module's server.
+   */
+  enableTls(options: ServerTlsOptions): void {
+    if (this.netServer !== null || this.registry.tls !== null) {
+      throw new UsageError('ERR_SERVER_ALREADY_LISTENING', 'TLS can be turned on only before listen(), on a server without the tls option');
+    }
+    this.registry.tls = new TlsTransport(options);
+  }
+
+  /**
+   * Replaces the certificate and key (any tls.SecureContextOptions) without a restart: handshakes
+   * from now on use them, connections already open keep what they negotiated. A key or certificate
+   * that does not load throws ERR_INVALID_TLS_OPTIONS and the old context stays in use.
+   */
+  setSecureContext(options: SecureContextOptions): void {
+    const tls = this.registry.tls;
+    if (tls === null) throw new UsageError('ERR_NOT_TLS', 'setSecureContext() needs a server created with the tls option');
+    tls.setSecureContext(options);
   }
 
   /** True from the moment close() starts (the drain included). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real peers the test suite drives (wrk, ab, curl, Chromium for the browser test,
+# Installs the real peers the test suite drives (wrk, ab, curl, openssl, Chromium for the browser test,
 # nginx and HAProxy as reverse proxies, and the pooled clients of test/pooled-clients: Go's
 # net/http, Apache HttpClient 4.5 compiled with javac, Python's urllib3) from Debian packages.
 # undici, the other pooled client, is an npm devDependency.
@@ -9,6 +9,7 @@ need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v ab >/dev/null 2>&1 || need+=(apache2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
@@ -18,7 +19,7 @@ command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 # Debian's python3, not a pyenv one that may come first on PATH: the module lives in Debian's.
 /usr/bin/python3 -c 'import urllib3' >/dev/null 2>&1 || need+=(python3-urllib3)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "real peers present: wrk, ab, curl, chromium, nginx, haproxy, go, javac, httpclient, urllib3"
+  echo "real peers present: wrk, ab, curl, openssl, chromium, nginx, haproxy, go, javac, httpclient, urllib3"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

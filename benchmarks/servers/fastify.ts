@@ -1,9 +1,10 @@
 // fastify serving the benchmark routes.
 
 import Fastify from 'fastify';
-import { BIG, HELLO, port, ROUTE_COUNT } from './routes.js';
+import { BIG, HELLO, port, ROUTE_COUNT, tlsFiles } from './routes.js';
 
-const app = Fastify({ logger: false, keepAliveTimeout: 65_000 });
+const tls = tlsFiles();
+const app = Fastify({ logger: false, keepAliveTimeout: 65_000, ...(tls === undefined ? {} : { https: tls }) });
 app.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(HELLO));
 app.get('/64k', async (_req, reply) => reply.type('application/octet-stream').send(BIG));
 app.post('/echo', async (req) => req.body);

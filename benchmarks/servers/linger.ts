@@ -4,9 +4,10 @@
 // (a new connection after 1,000 requests), which the harness reports beside it.
 
 import { createServer } from '../../lib/index.js';
-import { BIG, HELLO, port, ROUTE_COUNT } from './routes.js';
+import { BIG, HELLO, port, ROUTE_COUNT, tlsFiles } from './routes.js';
 
-const app = createServer(process.env.LINGER_DEFAULTS === '1' ? {} : { maxRequestsPerSocket: 0 });
+const tls = tlsFiles();
+const app = createServer({ ...(process.env.LINGER_DEFAULTS === '1' ? {} : { maxRequestsPerSocket: 0 }), ...(tls === undefined ? {} : { tls }) });
 app.get('/', () => HELLO);
 app.get('/64k', () => BIG);
 app.post('/echo', async (req) => req.json());

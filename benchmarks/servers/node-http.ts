@@ -1,10 +1,11 @@
 // node:http serving the benchmark routes, with the small amount of routing node:http leaves to the user.
 
-import http from 'node:http';
-import { BIG, HELLO, port, ROUTE_COUNT } from './routes.js';
+import http, { type RequestListener } from 'node:http';
+import https from 'node:https';
+import { BIG, HELLO, port, ROUTE_COUNT, tlsFiles } from './routes.js';
 
 const routeRe = /^\/r(\d+)\/([^/]+)$/;
-const server = http.createServer((req, res) => {
+const handler: RequestListener = (req, res) => {
   const url = req.url ?? '/';
   if (req.method === 'GET' && url === '/') {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(HELLO) });
@@ -31,7 +32,10 @@ const server = http.createServer((req, res) => {
       res.end();
     }
   }
-});
+};
+// With TLS_CERT/TLS_KEY: node:https, the same handler.
+const tls = tlsFiles();
+const server = tls === undefined ? http.createServer(handler) : https.createServer(tls, handler);
 server.keepAliveTimeout = 65_000;
 server.listen({ port: port(), host: '127.0.0.1', backlog: 4096 }, () => console.log('ready'));
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

@@ -295,8 +295,6 @@ function normalizeMethod(method: string): string {
   }
 }
 
-/** Origins by Host value: the URL parser runs once per distinct Host, not per request. */
-const origins = new Map<string, string | null>();
 /** Distinct Host values remembered; past this the cache starts over (a client can send any Host). */
 const ORIGIN_CACHE_LIMIT = 256;
 /** Paths the URL parser leaves exactly as they are: no percent-encoding to add, no dot segments. */
@@ -311,24 +309,34 @@ const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:[/?]|$)/i;
 export function effectiveUrl(req: AppRequest<unknown>): string {
   const target = req.url;
   if (target.charCodeAt(0) !== 47 /* / */) {
-    if (target === '*') return `${originOf(req.head.host ?? 'localhost')}/`;
+    if (target === '*') return `${originOf(req.head.host ?? 'localhost', req.secure)}/`;
     return parseUrl(target, undefined);
   }
-  const origin = originOf(req.head.host ?? 'localhost');
+  const origin = originOf(req.head.host ?? 'localhost', req.secure);
   if (PLAIN_PATH.test(target) && ((!target.includes('/.') && !target.includes('/%')) || !DOT_SEGMENT.test(target))) return origin + target;
   return parseUrl(target, `${origin}/`);
 }
 
-/** The last Host seen and its origin: clients send the same Host on every request of a connection. */
-let lastHost = '';
-let lastOrigin: string | null = null;
+/** The last Host seen and its origin, per scheme: clients send the same Host on every request of a connection. */
+const plain: OriginCache = { lastHost: '', lastOrigin: null, origins: new Map(), scheme: 'http' };
+const secured: OriginCache = { lastHost: '', lastOrigin: null, origins: new Map(), scheme: 'https' };
 
-function originOf(host: string): string {
-  if (host === lastHost && lastOrigin !== null) return lastOrigin;
+interface OriginCache {
+  lastHost: string;
+  lastOrigin: string | null;
+  /** Origins by Host value: the URL parser runs once per distinct Host, not per request. */
+  readonly origins: Map<string, string | null>;
+  readonly scheme: 'http' | 'https';
+}
+
+function originOf(host: string, secure: boolean): string {
+  const cache = secure ? secured : plain;
+  if (host === cache.lastHost && cache.lastOrigin !== null) return cache.lastOrigin;
+  const origins = cache.origins;
   let origin = origins.get(host);
   if (origin === undefined) {
     try {
-      const url = new URL(`http://${host}/`);
+      const url = new URL(`${cache.scheme}://${host}/`);
       // A Host with a path, user info or query would make the URL something else than the host.
       origin = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && !host.includes('@') ? url.origin : null;
     } catch {
@@ -338,8 +346,8 @@ function originOf(host: string): string {
     origins.set(host, origin);
   }
   if (origin === null) throw new HttpError(400, 'ERR_INVALID_HOST', 'the Host header does not form a valid URL');
-  lastHost = host;
-  lastOrigin = origin;
+  cache.lastHost = host;
+  cache.lastOrigin = origin;
   return origin;
 }
 

@@ -46,7 +46,12 @@ export interface ClusterOptions {
   /** Time a new worker has to report listening, in ms. Default 30 000. */
   startTimeout?: number;
   backoff?: BackoffOptions;
-  /** Install SIGHUP (rolling restart) and SIGTERM/SIGINT (stop) handlers. Default true. */
+  /**
+   * Serve HTTPS with this certificate and key (PEM files), read by each worker at start and again
+   * on reloadTls(); with it, SIGHUP reloads them instead of a rolling restart.
+   */
+  tls?: { certFile: string; keyFile: string };
+  /** Install SIGHUP (rolling restart, or a certificate reload with `tls`) and SIGTERM/SIGINT (stop) handlers. Default true. */
   signals?: boolean;
   /** After a signal-initiated stop, exit the process with 0 (all graceful) or 1. Default true. */
   exit?: boolean;
@@ -65,6 +70,7 @@ export interface ResolvedClusterOptions {
   drainDelay: number;
   startTimeout: number;
   backoff: Required<BackoffOptions>;
+  tls: { certFile: string; keyFile: string } | null;
   signals: boolean;
   exit: boolean;
 }
@@ -73,7 +79,7 @@ function invalid(message: string): UsageError {
   return new UsageError('ERR_INVALID_OPTION', message);
 }
 
-const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'fd', 'shutdownTimeout', 'drainDelay', 'startTimeout', 'backoff', 'signals', 'exit'];
+const CLUSTER_OPTION_KEYS: readonly string[] = ['module', 'workers', 'port', 'host', 'fd', 'shutdownTimeout', 'drainDelay', 'startTimeout', 'backoff', 'signals', 'exit', 'tls'];
 
 function count(value: unknown, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -111,10 +117,16 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     max: count(b.max, 'backoff.max', 10_000, 1),
     resetAfter: count(b.resetAfter, 'backoff.resetAfter', 30_000, 0),
   };
+  const tls = options.tls;
+  if (tls !== undefined && (tls === null || typeof tls !== 'object' || typeof tls.certFile !== 'string' || typeof tls.keyFile !== 'string'
+    || tls.certFile === '' || tls.keyFile === '')) {
+    throw invalid('tls must be { certFile, keyFile } with the paths of a PEM certificate and key');
+  }
   // Every option is checked before the file system is asked about the module.
   if (!existsSync(module)) throw new UsageError('ERR_MODULE_NOT_FOUND', `module ${module} does not exist`);
   return {
     module, workers, port, host: options.host ?? '127.0.0.1', fd: options.fd ?? null, shutdownTimeout, drainDelay, startTimeout, backoff,
+    tls: tls === undefined ? null : { certFile: tls.certFile, keyFile: tls.keyFile },
     signals: options.signals ?? true,
     exit: options.exit ?? true,
   };

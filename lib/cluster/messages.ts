@@ -9,7 +9,8 @@ export type PrimaryMessage =
   /** Start close() with a drain: not ready, Connection: close, the shared listener kept until 'unlisten'. */
   | { linger: 'drain'; timeout: number; drainDelay: number }
   | { linger: 'shutdown'; timeout: number }
-  | { linger: 'force' };
+  | { linger: 'force' }
+  | { linger: 'reload-tls' };
 
 /** Worker → primary. 'attached': its message handlers exist (messages sent earlier would be lost). */
 export type WorkerMessage =
@@ -17,7 +18,8 @@ export type WorkerMessage =
   | { linger: 'listening'; address: string; port: number }
   | { linger: 'unlistened' }
   | { linger: 'closed'; result: CloseResult }
-  | { linger: 'fatal'; message: string };
+  | { linger: 'fatal'; message: string }
+  | { linger: 'tls-reloaded'; error: string | null };
 
 export const ENV = Object.freeze({
   module: 'LINGER_CLUSTER_MODULE',
@@ -26,6 +28,8 @@ export const ENV = Object.freeze({
   shutdownTimeout: 'LINGER_CLUSTER_SHUTDOWN_TIMEOUT',
   drainDelay: 'LINGER_CLUSTER_DRAIN_DELAY',
   fd: 'LINGER_CLUSTER_FD',
+  tlsCert: 'LINGER_CLUSTER_TLS_CERT',
+  tlsKey: 'LINGER_CLUSTER_TLS_KEY',
 });
 
 export function isWorkerMessage(message: unknown): message is WorkerMessage {

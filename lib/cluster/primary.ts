@@ -61,6 +61,7 @@ export class Cluster extends EventEmitter {
   readonly fd: number | null;
   readonly shutdownTimeout: number;
   readonly drainDelay: number;
+  readonly tls: { certFile: string; keyFile: string } | null;
   /** The port the workers share, known once the first one listens. */
   port: number | null = null;
   private boundHost: string | null = null;
@@ -92,6 +93,7 @@ export class Cluster extends EventEmitter {
     this.shutdownTimeout = o.shutdownTimeout;
     this.startTimeout = o.startTimeout;
     this.backoff = o.backoff;
+    this.tls = o.tls;
     this.fd = o.fd;
     this.drainDelay = o.drainDelay;
     this.nextDelay = this.backoff.initial;
@@ -130,6 +132,16 @@ export class Cluster extends EventEmitter {
    * close the old one gracefully and wait for its exit. A replacement that fails to start aborts
    * the restart and leaves the old workers serving. Calls queue; each runs a full round.
    */
+  /**
+   * Every worker reads the certificate and key files again and uses them for new handshakes; open
+   * connections keep theirs. Each worker reports 'tls-reloaded' ({ pid, error }); one whose files
+   * do not load keeps its current certificate.
+   */
+  reloadTls(): void {
+    if (this.tls === null) throw new UsageError('ERR_NOT_TLS', 'reloadTls() needs a cluster started with tls');
+    for (const t of this.tracked.values()) if (t.state !== 'retiring') this.send(t, { linger: 'reload-tls' });
+  }
+
   restart(): Promise<void> {
     const run = this.restartChain.catch(() => {}).then(() => this.rollingRestart());
     this.restartChain = run;
@@ -183,6 +195,10 @@ export class Cluster extends EventEmitter {
   private installSignals(exit: boolean): void {
     const onHup = (): void => {
       if (this.stopping !== null) return;
+      if (this.tls !== null) {
+        this.reloadTls();
+        return;
+      }
       this.restart().catch((err: unknown) => this.emit('restart-failed', err));
     };
     let lastStopAt = -Infinity;
@@ -217,6 +233,7 @@ export class Cluster extends EventEmitter {
       [ENV.shutdownTimeout]: String(this.shutdownTimeout),
       [ENV.drainDelay]: String(this.drainDelay),
       [ENV.fd]: this.fd === null ? '' : String(this.fd),
+      ...(this.tls === null ? {} : { [ENV.tlsCert]: this.tls.certFile, [ENV.tlsKey]: this.tls.keyFile }),
     });
     let onExit!: (value: { code: number | null; signal: string | null }) => void;
     const t: Tracked = {
@@ -257,6 +274,8 @@ export class Cluster extends EventEmitter {
         t.result = message.result;
       } else if (message.linger === 'fatal') {
         t.fatal = message.message;
+      } else if (message.linger === 'tls-reloaded') {
+        this.emit('tls-reloaded', { pid: t.pid, error: message.error });
       }
     });
     // A worker that fails to spawn emits 'error' and then 'exit'; the exit path handles it.

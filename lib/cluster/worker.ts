@@ -1,13 +1,25 @@
 // The worker side of the cluster: load the app module, listen on the shared port, report to the
 // primary, and close gracefully when the primary (or a signal, or the primary's death) says so.
 
+import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { DUPLICATE_SIGNAL_MS } from '../graceful-shutdown.js';
 import type { CloseResult, Server } from '../server.js';
 import { ENV, isPrimaryMessage, type WorkerMessage } from './messages.js';
 
-type ServerLike = Pick<Server, 'listen' | 'close' | 'forceClose' | 'address' | 'stopAccepting'>;
+type ServerLike = Pick<Server, 'listen' | 'close' | 'forceClose' | 'address' | 'stopAccepting'> & Partial<Pick<Server, 'secure' | 'setSecureContext'>> & {
+  /** Server's (internal) switch to HTTPS before listen. */
+  enableTls?(options: { cert: Buffer; key: Buffer }): void;
+};
+
+/** `--tls-cert` / `--tls-key` read afresh: at start, and on every reload the primary asks for. */
+function tlsFiles(): { cert: Buffer; key: Buffer } | null {
+  const certFile = process.env[ENV.tlsCert];
+  const keyFile = process.env[ENV.tlsKey];
+  if (certFile === undefined || certFile === '' || keyFile === undefined || keyFile === '') return null;
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+}
 
 function isServer(value: unknown): value is ServerLike {
   const v = value as Partial<ServerLike> | null;
@@ -97,6 +109,17 @@ export async function runWorker(): Promise<void> {
     } else if (message.linger === 'drain') shutdown(message.timeout, message.drainDelay);
     else if (message.linger === 'shutdown') shutdown(message.timeout);
     else if (message.linger === 'force') force();
+    else if (message.linger === 'reload-tls') {
+      // A file that does not load leaves the certificate in use as it is: a reload never stops serving.
+      let error: string | null = null;
+      try {
+        const files = tlsFiles();
+        if (files !== null && server !== null) server.setSecureContext!(files);
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+      }
+      void send({ linger: 'tls-reloaded', error });
+    }
   });
   // Ctrl-C or a process-group SIGTERM reaches the workers too: close as the primary would ask;
   // a second one forces.
@@ -127,6 +150,16 @@ export async function runWorker(): Promise<void> {
     process.exit(0);
   };
   if (stopBeforeListening) return exitUnstarted();
+  try {
+    const files = tlsFiles();
+    if (files !== null) {
+      if (typeof server.enableTls !== 'function') throw new Error('the exported server cannot serve TLS');
+      if (server.secure === true) server.setSecureContext!(files);
+      else server.enableTls(files);
+    }
+  } catch (err) {
+    return fatal(`TLS: ${err instanceof Error ? err.message : String(err)}`);
+  }
 
   let address;
   try {

@@ -2,7 +2,9 @@
 // output writer and the lingering close. Socket events and deadlines come in; the parts report
 // outcomes; close decisions come from keep-alive-policy.ts and are applied here, in one place.
 
+import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { UsageError, type ProtocolError } from '../http1/protocol-error.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import { CLOSING, DESTROYED, OPEN, UPGRADED, type ConnectionHost, type Phase } from './connection-host.js';
@@ -27,6 +29,8 @@ export type { TakenSocket } from './upgrade.js';
 export class Connection implements DeadlineOwner, RequestHost, ResponseHost, SocketEvents {
   readonly socket: Socket;
   readonly acceptedAt: number;
+  /** Over TLS (a TLSSocket, handshake done). */
+  readonly secure: boolean;
   deadline = Infinity;
   deadlineCause: DeadlineCause = NO_DEADLINE;
   requestCount = 0;
@@ -65,6 +69,7 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
     this.pipeline = new ResponsePipeline(this.output);
     this.responses = new ResponseWriter(host, this.input, this.pipeline, this.output, this);
     this.acceptedAt = this.idleSince = host.sweeper.now;
+    this.secure = (socket as TLSSocket).encrypted === true;
     // RFC 9112 9.3 allows pipelined responses; small responses must not wait for Nagle's ACK clock.
     socket.setNoDelay(true);
     attach(socket, this);
@@ -78,6 +83,16 @@ export class Connection implements DeadlineOwner, RequestHost, ResponseHost, Soc
 
   get remotePort(): number | undefined {
     return this.socket.remotePort;
+  }
+
+
+  peerCertificate(): X509Certificate | null {
+    if (!this.secure) return null;
+    return (this.socket as TLSSocket).getPeerX509Certificate() ?? null;
+  }
+
+  get peerAuthorized(): boolean {
+    return this.secure && (this.socket as TLSSocket).authorized === true;
   }
 
   /** The response waiting to take the socket over, if any. */

@@ -1,6 +1,7 @@
 // One request as the engine hands it to the app: the parsed head, and the body delivered with
 // backpressure (the connection stops reading while a handler leaves too much body unread).
 
+import type { X509Certificate } from 'node:crypto';
 import type { RequestHead } from '../http1/request-parser.js';
 import { HttpError } from './http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
@@ -9,6 +10,12 @@ import { UsageError } from '../http1/protocol-error.js';
 export interface RequestHost {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  /** The connection came over TLS. */
+  readonly secure: boolean;
+  /** Mutual TLS: the certificate the client presented, or null. */
+  peerCertificate(): X509Certificate | null;
+  /** Mutual TLS: the client presented a certificate that verified against the server's ca. */
+  readonly peerAuthorized: boolean;
   /** The handler wants body bytes: send 100 Continue if it is owed, resume reading if paused. */
   onBodyDemand(request: IncomingRequest): void;
 }
@@ -70,6 +77,29 @@ export class IncomingRequest {
 
   get remotePort(): number | undefined {
     return this._host.remotePort;
+  }
+
+  /** True when the request came over TLS (the server's `tls` option). */
+  get secure(): boolean {
+    return this._host.secure;
+  }
+
+  /** 'https' over TLS, else 'http': the scheme the client used to reach this server. */
+  get protocol(): 'http' | 'https' {
+    return this._host.secure ? 'https' : 'http';
+  }
+
+  /**
+   * Mutual TLS (`tls: { requestCert: true }`): the certificate the client presented, or null. With
+   * rejectUnauthorized false it may be one that did not verify: check `clientAuthorized`.
+   */
+  get clientCertificate(): X509Certificate | null {
+    return this._host.peerCertificate();
+  }
+
+  /** Mutual TLS: the client presented a certificate that verified against the server's `ca`. */
+  get clientAuthorized(): boolean {
+    return this._host.peerAuthorized;
   }
 
   /** Aborts when the client goes away before the response is complete. */

@@ -28,6 +28,10 @@ export const CLOSE_REASONS = [
   'close-delimited', // a streamed HTTP/1.0 response without Content-Length, which only the close can end
   'server-closed-idle', // closeIdleConnections() outside shutdown
   'idle-reclaimed', // the longest-idle connection, closed at maxConnections to admit a new one
+  'tls-handshake-failed', // the TLS handshake failed or the client left during it: no request was read
+  'tls-handshake-timeout', // the TLS handshake did not finish within handshakeTimeout
+  'tls-client-cert-refused', // mutual TLS: no client certificate, or one that does not verify
+  'tls-unknown-server-name', // the SNICallback refused the server name the client asked for
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 

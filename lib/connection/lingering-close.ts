@@ -165,14 +165,17 @@ export class LingeringClose implements DeadlineOwner, SocketEvents {
  * A socket over maxConnections (or arriving during shutdown): a 503 it can read, then the lingering
  * close, bounded by one short total counted from accept, since a per-read timer alone lets a peer
  * trickling bytes hold it forever. The shorter of the linger totals: it is owed its 503, not patience.
+ * A TLS socket is refused before its handshake, with a bare FIN (`answer` false): a 503 would need
+ * the handshake the limit exists to spare.
  */
-export function refuse(socket: Socket, host: LingerHost, closed: LingerStart['closed']): LingeringClose {
+export function refuse(socket: Socket, host: LingerHost, closed: LingerStart['closed'], answer = true): LingeringClose {
   const o = host.config;
   socket.setNoDelay(true);
   const refusal = new LingeringClose(socket, host, {
     reason: 'max-connections', output: null, peerEnded: false, discarded: 0,
     hardDeadline: host.sweeper.now + Math.min(o.lingerTotal, o.lingerShutdownTotal), closed,
   });
-  socket.end(errorResponse(503), 'latin1');
+  if (answer) socket.end(errorResponse(503), 'latin1');
+  else socket.end();
   return refusal;
 }

@@ -2,6 +2,7 @@
 // that turns a bad value into a typed error before any socket exists.
 
 import { UsageError } from '../http1/protocol-error.js';
+import type { ServerTlsOptions } from './tls-handshake.js';
 
 export interface LingerOptions {
   /** Gap between two reads while lingering before giving up (nginx lingering_timeout). */
@@ -23,8 +24,15 @@ export interface ServerOptions {
    * 10 s); when no whole second fits, the parameter is left out.
    */
   keepAliveAdvertisedTimeout?: number;
-  /** A connection that says nothing this long after accept is closed, in ms. */
+  /** A connection that says nothing this long after accept (after its TLS handshake, over TLS) is closed, in ms. */
   firstByteTimeout?: number;
+  /** Over TLS: a TCP connection whose handshake has not finished this long after accept is closed, in ms. */
+  handshakeTimeout?: number;
+  /**
+   * Serve HTTPS: node:tls server options as node:https takes them (key, cert, ca, pfx, passphrase,
+   * requestCert, rejectUnauthorized, SNICallback, ciphers, minVersion, ...). ALPN offers http/1.1.
+   */
+  tls?: ServerTlsOptions;
   /** From the first byte of a request to the end of its head, in ms (slowloris). */
   headersTimeout?: number;
   /** From the first byte of a request until the whole request has been received, in ms. */
@@ -70,6 +78,7 @@ export interface ResolvedOptions {
   /** null: no whole second is safe to advertise, so `Keep-Alive` carries no `timeout=`. */
   keepAliveAdvertisedTimeout: number | null;
   firstByteTimeout: number;
+  handshakeTimeout: number;
   headersTimeout: number;
   requestTimeout: number;
   bodyTimeout: number;
@@ -101,6 +110,10 @@ export const DEFAULTS: Readonly<ResolvedOptions & { keepAliveAdvertisedTimeout: 
   keepAliveAdvertisedTimeout: 60,
   // An accepted socket that never speaks holds a descriptor for nothing.
   firstByteTimeout: 10_000,
+  // A handshake is two round trips and a signature: a few seconds on the slowest mobile link. As
+  // long as firstByteTimeout, which it precedes, and well below node:https's 120 s, during which a
+  // client that opened TCP and went silent holds a descriptor and a slot of maxConnections.
+  handshakeTimeout: 10_000,
   // Slowloris bound; Node only polls its headersTimeout every 30 s.
   headersTimeout: 20_000,
   // node:http's default for receiving a whole request.
@@ -140,7 +153,7 @@ export const DEFAULTS: Readonly<ResolvedOptions & { keepAliveAdvertisedTimeout: 
 
 /** Every key of ServerOptions: anything else in an options object is a mistake worth naming. */
 export const SERVER_OPTION_KEYS: readonly string[] = Object.freeze([
-  'keepAliveTimeout', 'keepAliveAdvertisedTimeout', 'firstByteTimeout', 'headersTimeout', 'requestTimeout', 'bodyTimeout',
+  'keepAliveTimeout', 'keepAliveAdvertisedTimeout', 'firstByteTimeout', 'handshakeTimeout', 'tls', 'headersTimeout', 'requestTimeout', 'bodyTimeout',
   'handlerTimeout', 'sendTimeout', 'maxRequestsPerSocket', 'maxConnectionAge', 'maxConnections', 'maxHeaderSize',
   'maxHeaderCount', 'maxUriLength', 'maxPipelineDepth', 'maxQueuedOutput', 'maxBufferedBody', 'maxDiscardBody',
   'idleReapGuard', 'linger', 'shutdownTimeout',
@@ -241,6 +254,7 @@ export function resolveOptions(input: ServerOptions = {}, extraKeys: readonly st
     keepAliveTimeout,
     keepAliveAdvertisedTimeout: advertisedTimeout(input.keepAliveAdvertisedTimeout, keepAliveTimeout, idleReapGuard),
     firstByteTimeout: pick(input.firstByteTimeout, DEFAULTS.firstByteTimeout, 'firstByteTimeout', 1),
+    handshakeTimeout: pick(input.handshakeTimeout, DEFAULTS.handshakeTimeout, 'handshakeTimeout', 1),
     headersTimeout: pick(input.headersTimeout, DEFAULTS.headersTimeout, 'headersTimeout', 1),
     requestTimeout: pick(input.requestTimeout, DEFAULTS.requestTimeout, 'requestTimeout', 1),
     bodyTimeout: pick(input.bodyTimeout, DEFAULTS.bodyTimeout, 'bodyTimeout', 1),

@@ -2,6 +2,7 @@
 // (independent of lib/, so the server is never judged by its own code), records EOF and resets.
 
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface ParsedResponse {
   status: number;
@@ -58,6 +59,20 @@ export class RawClient {
       const client = new RawClient(socket);
       if (options.paused) socket.pause();
       socket.once('connect', () => resolve(client));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Over TLS: resolves once the handshake is done (then pauses when asked, so the handshake is not held up). */
+  static connectTls(port: number, tlsOptions: tls.ConnectionOptions, options: ClientOptions = {}): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ...tlsOptions, ...({ allowHalfOpen: options.allowHalfOpen ?? false } as tls.ConnectionOptions) });
+      socket.setNoDelay(true);
+      const client = new RawClient(socket);
+      socket.once('secureConnect', () => {
+        if (options.paused) socket.pause();
+        resolve(client);
+      });
       socket.once('error', reject);
     });
   }
