@@ -14,6 +14,7 @@ import {
 } from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
 import { CHANNELS, ConnectionRegistry, type ConnectionCounts } from './connection-registry.js';
+import { injectBytes, requestBytes, type InjectOptions, type InjectRawOptions, type InjectRawResult, type InjectResponse } from './inject.js';
 
 export { CHANNELS } from './connection-registry.js';
 
@@ -170,6 +171,28 @@ export class Server {
    */
   accept(socket: Socket): void {
     this.registry.accept(socket);
+  }
+
+  /**
+   * Serves one request in process, over an in-memory connection through the same parser,
+   * lifecycle and dispatcher as a TCP one: no port, and nothing left open once it resolves.
+   * Works before listen() and without it.
+   */
+  async inject(options: InjectOptions = {}): Promise<InjectResponse> {
+    const { bytes, method } = requestBytes(options);
+    const result = await injectBytes(this, bytes, { remoteAddress: options.remoteAddress, responses: 1, noBody: method === 'HEAD' });
+    const response = result.responses[0];
+    if (response === undefined) throw new UsageError('ERR_INJECT_NO_RESPONSE', 'the connection closed without a complete response');
+    return response;
+  }
+
+  /**
+   * Sends raw request bytes on an in-memory connection and returns everything the server wrote:
+   * for lifecycle behaviour (pipelining, malformed input, limits) without a socket.
+   */
+  injectRaw(bytes: string | Buffer, options: InjectRawOptions = {}): Promise<InjectRawResult> {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    return injectBytes(this, data, options);
   }
 
   /** @internal The request object handlers get; the app layer supplies its own class. */
