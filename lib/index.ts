@@ -10,6 +10,7 @@ export { RouteGroup, type GroupOptions } from './app/route-group.js';
 export { Request, DEFAULT_BODY_LIMIT, type RouteParams, type Locals } from './app/request.js';
 export { Response, type Body } from './app/response.js';
 export { serve, createFetchServer, FetchServer, type ServeOptions, type FetchServerOptions } from './app/serve.js';
+export type { CookieOptions, CookieSecret } from './app/cookies.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';

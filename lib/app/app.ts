@@ -15,6 +15,7 @@ import {
 import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
 import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from './route-group.js';
 import { Response } from './response.js';
+import { cookieKeysOf, type CookieSecret } from './cookies.js';
 import { Router } from './router.js';
 import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
@@ -27,6 +28,11 @@ export interface AppOptions extends ServerOptions {
    * a function receives each entry (a logger), false logs nothing. 4xx answers are not logged.
    */
   logErrors?: boolean | ErrorLog;
+  /**
+   * Keys for signed cookies (HMAC-SHA256), each at least 32 bytes: one, or several to rotate (the
+   * first signs, every one verifies).
+   */
+  cookieSecret?: CookieSecret;
 }
 
 export class App extends Server implements RouteRegistrar {
@@ -37,6 +43,8 @@ export class App extends Server implements RouteRegistrar {
   private readonly hubOptions: WebSocketHubOptions;
   /** Groups in creation order: an enclosing group always comes before the groups inside it. */
   private readonly groups: RouteGroup<any>[] = [];
+  /** Request, or with cookieSecret a subclass carrying the keys on its prototype (no per-request field). */
+  private readonly requestClass: new (...args: ConstructorParameters<typeof Request>) => Request;
 
   constructor(options?: AppOptions) {
     const router = new Router<Route>();
@@ -54,6 +62,14 @@ export class App extends Server implements RouteRegistrar {
     this.hooks = hooks;
     // Checked now, not at the first ws() route: a typo must fail where the options are written.
     this.hubOptions = checkHubOptions(options?.webSocket);
+    const cookieKeys = cookieKeysOf(options?.cookieSecret);
+    if (cookieKeys === null) {
+      this.requestClass = Request;
+    } else {
+      const AppRequest = class AppRequest extends Request {};
+      AppRequest.prototype._cookieKeys = cookieKeys;
+      this.requestClass = AppRequest;
+    }
   }
 
   /** The app's WebSockets: rooms, broadcast, the open sockets. Created with the first ws() route. */
@@ -101,7 +117,7 @@ export class App extends Server implements RouteRegistrar {
 
   /** @internal */
   override createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): Request {
-    return new Request(head, host, sequence, hasBody);
+    return new this.requestClass(head, host, sequence, hasBody);
   }
 
   /** @internal */
@@ -230,7 +246,7 @@ export function createServer(options?: AppOptions): App {
   return new App(options);
 }
 
-const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors'];
+const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors', 'cookieSecret'];
 const ROUTE_OPTION_KEYS: readonly string[] = ['bodyLimit', 'timeout'];
 
 function checkFunction<F>(value: F, what: string): F {

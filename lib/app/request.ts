@@ -4,6 +4,7 @@
 import { IncomingRequest } from '../connection/incoming-request.js';
 import { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
+import { parseCookies, verifySigned } from './cookies.js';
 
 /** Route parameters a path declares: '/users/:id/*' gives { id: string; '*': string }. */
 export type RouteParams<Path extends string> = string extends Path
@@ -46,6 +47,10 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   private queryCache: URLSearchParams | null = null;
   private localsCache: Locals | null = null;
   private bodyDelivered = 0;
+  // Prototype defaults (below the class): a request that never reads cookies carries no extra fields.
+  /** @internal the app's cookieSecret keys, on the prototype of the app's own Request class */ declare _cookieKeys: readonly Buffer[] | null;
+  declare private cookieCache: Record<string, string> | null;
+  declare private signedCache: Record<string, string> | null;
 
   /** The target's path, without the query; for absolute-form targets, the path part of the URL. */
   get path(): string {
@@ -78,6 +83,32 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
     return colon === -1 ? host : host.slice(0, colon);
   }
 
+  /** Cookies sent with the request (RFC 6265 5.4), parsed on first use; percent-escapes decoded. */
+  get cookies(): Readonly<Record<string, string>> {
+    if (this.cookieCache === null) {
+      const raw = this.head.rawHeaders;
+      const values: string[] = [];
+      for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i]!.length === 6 && raw[i]!.toLowerCase() === 'cookie') values.push(raw[i + 1]!);
+      }
+      this.cookieCache = parseCookies(values);
+    }
+    return this.cookieCache;
+  }
+
+  /**
+   * The signed cookies whose HMAC verifies under one of the app's cookieSecret keys, with their
+   * signature removed; tampered or unsigned ones are absent. Without cookieSecret: ERR_NO_COOKIE_SECRET.
+   */
+  get signedCookies(): Readonly<Record<string, string>> {
+    if (this.signedCache === null) {
+      const keys = this._cookieKeys;
+      if (keys === null) throw new UsageError('ERR_NO_COOKIE_SECRET', 'req.signedCookies needs the app\'s cookieSecret option');
+      this.signedCache = verifySigned(keys, this.cookies);
+    }
+    return this.signedCache;
+  }
+
   /** Per-request state for hooks and handlers (a user id set by an auth hook, a start time). */
   get locals(): Locals {
     return (this.localsCache ??= Object.create(null) as Locals);
@@ -108,5 +139,9 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'ERR_BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
 }
+
+Request.prototype._cookieKeys = null;
+(Request.prototype as unknown as { cookieCache: null }).cookieCache = null;
+(Request.prototype as unknown as { signedCache: null }).signedCache = null;
 
 const EMPTY_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);

@@ -7,6 +7,7 @@ import { UsageError } from '../http1/protocol-error.js';
 import { sendFile, type FileOptions } from './file-response.js';
 import type { Request } from './request.js';
 import { runSendHooks, SEND_FAILED, type Hooks } from './dispatch.js';
+import { serializeCookie, type CookieOptions } from './cookies.js';
 
 /** What a handler may return or send: numbers and booleans are JSON like objects (`42` sends `42`). */
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | number | boolean | null | undefined;
@@ -51,10 +52,33 @@ export class Response extends OutgoingResponse {
     return this.setHeader('Content-Type', contentType);
   }
 
-  /** Sets several headers at once; the same validation as setHeader(). */
-  set(headers: Readonly<Record<string, HeaderValue>>): this {
+  /** Sets several headers at once, or one as set(name, value); the same validation as setHeader(). */
+  set(headers: Readonly<Record<string, HeaderValue>>): this;
+  set(name: string, value: HeaderValue): this;
+  set(headers: Readonly<Record<string, HeaderValue>> | string, value?: HeaderValue): this {
+    if (typeof headers === 'string') {
+      if (value === undefined) throw new UsageError('ERR_INVALID_HEADER_VALUE', `res.set('${headers}') needs a value: set(name, value) or set({ name: value })`);
+      return this.setHeader(headers, value);
+    }
+    if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+      throw new UsageError('ERR_INVALID_HEADER_VALUE', `res.set() takes an object of headers or (name, value), got ${Array.isArray(headers) ? 'an array' : typeof headers}`);
+    }
     for (const name of Object.keys(headers)) this.setHeader(name, headers[name]!);
     return this;
+  }
+
+  /**
+   * Adds a Set-Cookie (RFC 6265 4.1). The value is percent-encoded (req.cookies decodes it); every
+   * attribute is validated and misuse throws UsageError ERR_INVALID_COOKIE: SameSite=None or
+   * Partitioned without secure, a __Host- or __Secure- name that breaks its prefix's rules.
+   */
+  cookie(name: string, value: string, options?: CookieOptions): this {
+    return this.appendHeader('Set-Cookie', serializeCookie(name, value, options, (this.request as Request)._cookieKeys));
+  }
+
+  /** Expires a cookie now; give the path and domain it was set with, or the browser keeps it. */
+  clearCookie(name: string, options?: Omit<CookieOptions, 'maxAge' | 'expires' | 'signed'>): this {
+    return this.appendHeader('Set-Cookie', serializeCookie(name, '', { ...options, expires: new Date(0), maxAge: 0 }, null));
   }
 
   /**
