@@ -16,6 +16,7 @@ import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request, type RouteParams } from '.
 import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from './route-group.js';
 import { Response } from './response.js';
 import { cookieKeysOf, type CookieSecret } from './cookies.js';
+import { cors as corsHook, type CorsOptions } from './cors.js';
 import { Router } from './router.js';
 import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
@@ -142,6 +143,14 @@ export class App extends Server implements RouteRegistrar {
     this.hooks.onRequest.push(checkFunction(hook, 'onRequest hook'));
     this.refreshGroups();
     return this;
+  }
+
+  /**
+   * CORS for every route: preflights answered 204, allowed origins' responses decorated. The app's
+   * hooks run for unmatched paths too, so a preflight needs no OPTIONS route. See cors().
+   */
+  cors(options: CorsOptions): this {
+    return this.onRequest(corsHook(options));
   }
 
   /** Runs just before each response's head is written (every answer, 404s and errors included): headers, or a replacement whole body. */

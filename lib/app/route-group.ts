@@ -7,6 +7,8 @@ import type {
   ErrorHandler, Handler, Hooks, OnErrorHook, OnRequestHook, OnResponseHook, OnSendHook, RouteOptions,
 } from './dispatch.js';
 import { checkBodyLimit, type Request, type RouteParams } from './request.js';
+import type { Response } from './response.js';
+import { cors as corsHook, type CorsOptions } from './cors.js';
 import type { WebSocketHandler, WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
 export interface GroupOptions {
@@ -86,6 +88,17 @@ export class RouteGroup<Base = {}> {
   onRequest(hook: OnRequestHook): this {
     this.own.onRequest.push(checkFunction(hook, 'onRequest hook'));
     this.registrar.refreshGroups();
+    return this;
+  }
+
+  /**
+   * CORS for this group's routes: the hook, plus OPTIONS routes on the prefix and below it so a
+   * preflight reaches the group (without them it would be the app's 405).
+   */
+  cors(options: CorsOptions): this {
+    this.onRequest(corsHook(options));
+    this.route('OPTIONS', '/', answerOptions);
+    this.route('OPTIONS', '/*', answerOptions);
     return this;
   }
 
@@ -184,6 +197,11 @@ export class RouteGroup<Base = {}> {
 }
 
 /** app.group() and group.group(): validates, creates, and runs the registration callback at once. */
+/** An OPTIONS request the CORS hook did not answer (not a preflight): nothing to say. */
+function answerOptions(_req: Request, res: Response): void {
+  res.status(204).end();
+}
+
 export function makeGroup(registrar: RouteRegistrar, parent: RouteGroup<any> | null, prefix: string,
   a: GroupOptions | ((group: RouteGroup<any>) => void), b: ((group: RouteGroup<any>) => void) | undefined): RouteGroup<any> {
   const register = typeof a === 'function' ? a : b;
