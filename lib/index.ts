@@ -12,6 +12,7 @@ export { Response, type Body } from './app/response.js';
 export { serve, createFetchServer, FetchServer, type ServeOptions, type FetchServerOptions } from './app/serve.js';
 export type { CookieOptions, CookieSecret } from './app/cookies.js';
 export { cors, type CorsOptions, type CorsOrigin } from './app/cors.js';
+export type { FormOptions, MultipartLimits, Part, FieldPart, FilePart } from './app/forms.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';

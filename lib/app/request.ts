@@ -5,6 +5,7 @@ import { IncomingRequest } from '../connection/incoming-request.js';
 import { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
 import { parseCookies, verifySigned } from './cookies.js';
+import { readForm, readMultipart, type FormOptions, type MultipartLimits, type Part } from './forms.js';
 
 /** Route parameters a path declares: '/users/:id/*' gives { id: string; '*': string }. */
 export type RouteParams<Path extends string> = string extends Path
@@ -107,6 +108,24 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
       this.signedCache = verifySigned(keys, this.cookies);
     }
     return this.signedCache;
+  }
+
+  /**
+   * An application/x-www-form-urlencoded body's fields. 415 for another Content-Type, 413 past
+   * `fields` (default 1000) or the body limit; read once, like text().
+   */
+  form(options?: FormOptions): Promise<URLSearchParams> {
+    return readForm(this as Request<unknown>, options);
+  }
+
+  /**
+   * A multipart/form-data body's parts in order, fields and file streams, parsed by busboy as the
+   * body arrives (nothing touches the disk). Limits past which it throws a 413: fields, fieldSize,
+   * files, fileSize, parts; the route's body limit applies too. Read each file's stream before the
+   * next part, or it is discarded.
+   */
+  multipart(limits?: MultipartLimits): AsyncGenerator<Part, void, undefined> {
+    return readMultipart(this as Request<unknown>, limits);
   }
 
   /** Per-request state for hooks and handlers (a user id set by an auth hook, a start time). */
