@@ -13,6 +13,7 @@ export { serve, createFetchServer, FetchServer, type ServeOptions, type FetchSer
 export type { CookieOptions, CookieSecret } from './app/cookies.js';
 export { cors, type CorsOptions, type CorsOrigin } from './app/cors.js';
 export type { FormOptions, MultipartLimits, Part, FieldPart, FilePart } from './app/forms.js';
+export { compress, negotiateEncoding, type CompressOptions, type Encoding } from './app/compression.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';

@@ -17,6 +17,7 @@ import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from '.
 import { Response } from './response.js';
 import { cookieKeysOf, type CookieSecret } from './cookies.js';
 import { cors as corsHook, type CorsOptions } from './cors.js';
+import { compress as compressHook, type CompressOptions } from './compression.js';
 import { Router } from './router.js';
 import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
@@ -151,6 +152,11 @@ export class App extends Server implements RouteRegistrar {
    */
   cors(options: CorsOptions): this {
     return this.onRequest(corsHook(options));
+  }
+
+  /** Compresses responses (gzip, brotli) for every route; see compress(). */
+  compress(options?: CompressOptions): this {
+    return this.onRequest(compressHook(options));
   }
 
   /** Runs just before each response's head is written (every answer, 404s and errors included): headers, or a replacement whole body. */

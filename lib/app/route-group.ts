@@ -9,6 +9,7 @@ import type {
 import { checkBodyLimit, type Request, type RouteParams } from './request.js';
 import type { Response } from './response.js';
 import { cors as corsHook, type CorsOptions } from './cors.js';
+import { compress as compressHook, type CompressOptions } from './compression.js';
 import type { WebSocketHandler, WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
 export interface GroupOptions {
@@ -100,6 +101,11 @@ export class RouteGroup<Base = {}> {
     this.route('OPTIONS', '/', answerOptions);
     this.route('OPTIONS', '/*', answerOptions);
     return this;
+  }
+
+  /** Compresses this group's responses; see compress(). */
+  compress(options?: CompressOptions): this {
+    return this.onRequest(compressHook(options));
   }
 
   /** Runs for this group's responses, after the app's onSend hooks and those of enclosing groups. */
