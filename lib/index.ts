@@ -14,6 +14,7 @@ export type { CookieOptions, CookieSecret } from './app/cookies.js';
 export { cors, type CorsOptions, type CorsOrigin } from './app/cors.js';
 export type { FormOptions, MultipartLimits, Part, FieldPart, FilePart } from './app/forms.js';
 export { compress, negotiateEncoding, type CompressOptions, type Encoding } from './app/compression.js';
+export { JsonLineLogger, type Logger } from './app/request-log.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats } from './server.js';

@@ -223,6 +223,9 @@ export class Server {
   /** @internal The engine answered 503 for a handler that did not start in time (the app reports it). */
   handlerTimedOut(_response: OutgoingResponse, _error: HttpError): void {}
 
+  /** @internal A connection closed (the app logs the ones that are not routine). */
+  connectionEnded(_reason: CloseReason, _lingerOutcome: LingerOutcome | null, _requests: number, _remoteAddress: string | undefined): void {}
+
   /** Adds something besides HTTP connections (WebSockets) that a graceful close must wait for. */
   addShutdownParticipant(participant: ShutdownParticipant): void {
     this.participants.push(participant);

@@ -17,6 +17,8 @@ import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from '.
 import { Response } from './response.js';
 import { cookieKeysOf, type CookieSecret } from './cookies.js';
 import { cors as corsHook, type CorsOptions } from './cors.js';
+import { closeLevel, loggerOf, requestIdHeaderOf, type Logger } from './request-log.js';
+import type { CloseReason, LingerOutcome } from '../connection/lifecycle-stats.js';
 import { compress as compressHook, type CompressOptions } from './compression.js';
 import { Router } from './router.js';
 import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
@@ -35,6 +37,14 @@ export interface AppOptions extends ServerOptions {
    * first signs, every one verifies).
    */
   cookieSecret?: CookieSecret;
+  /**
+   * Request logging: a pino instance (or any logger with debug/info/warn/error/child), true for a
+   * minimal JSON-lines logger on stdout, false (default) for none. One line per finished request,
+   * and connection closes that are not routine.
+   */
+  logger?: boolean | Logger;
+  /** The header a request id is taken from and echoed in. Default 'X-Request-Id'. */
+  requestIdHeader?: string;
 }
 
 export class App extends Server implements RouteRegistrar {
@@ -45,6 +55,8 @@ export class App extends Server implements RouteRegistrar {
   private readonly hubOptions: WebSocketHubOptions;
   /** Groups in creation order: an enclosing group always comes before the groups inside it. */
   private readonly groups: RouteGroup<any>[] = [];
+  /** The logger option's logger, or null. */
+  readonly logger: Logger | null;
   /** Request, or with cookieSecret a subclass carrying the keys on its prototype (no per-request field). */
   private readonly requestClass: new (...args: ConstructorParameters<typeof Request>) => Request;
 
@@ -65,12 +77,28 @@ export class App extends Server implements RouteRegistrar {
     // Checked now, not at the first ws() route: a typo must fail where the options are written.
     this.hubOptions = checkHubOptions(options?.webSocket);
     const cookieKeys = cookieKeysOf(options?.cookieSecret);
-    if (cookieKeys === null) {
+    const logger = loggerOf(options?.logger);
+    const idHeader = requestIdHeaderOf(options?.requestIdHeader);
+    this.logger = logger;
+    if (cookieKeys === null && logger === null) {
       this.requestClass = Request;
     } else {
       const AppRequest = class AppRequest extends Request {};
       AppRequest.prototype._cookieKeys = cookieKeys;
+      if (logger !== null) AppRequest.prototype._logSettings = { logger, idHeader };
       this.requestClass = AppRequest;
+    }
+    if (logger !== null) {
+      // First of the app's hooks: the id is echoed on every answer, error answers included.
+      hooks.onRequest.push((req, res) => {
+        req._startedAt = performance.now();
+        res.setHeader(idHeader, req.id);
+      });
+      // The body length as the handler made it (before compression); a streamed body's is unknown.
+      hooks.onSend.push((_req, res, body) => {
+        if (body !== undefined) res._bodyBytes = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      });
+      hooks.onResponse.push((req, res) => logFinished(logger, req, res));
     }
   }
 
@@ -132,6 +160,14 @@ export class App extends Server implements RouteRegistrar {
     super.requestFinished(response);
     const hooks = (response as Response)._hooks ?? this.hooks;
     if (hooks.onResponse.length > 0) runResponseHooks(hooks, response.request as Request, response as Response);
+  }
+
+  /** @internal */
+  override connectionEnded(reason: CloseReason, lingerOutcome: LingerOutcome | null, requests: number, remoteAddress: string | undefined): void {
+    const logger = this.logger;
+    if (logger === null) return;
+    const level = closeLevel(reason);
+    logger[level]({ reason, lingerOutcome, requests, remoteAddress }, 'connection closed');
   }
 
   /** @internal */
@@ -261,7 +297,22 @@ export function createServer(options?: AppOptions): App {
   return new App(options);
 }
 
-const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors', 'cookieSecret'];
+const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors', 'cookieSecret', 'logger', 'requestIdHeader'];
+
+/** The one line per finished request: what, how it ended, how long it took, which on its connection. */
+function logFinished(logger: Logger, req: Request, res: Response): void {
+  const length = res._bodyBytes >= 0 ? res._bodyBytes : res.getHeader('Content-Length');
+  logger.info({
+    reqId: req.id,
+    method: req.method,
+    url: req.url,
+    statusCode: res.statusCode,
+    durationMs: Math.round((performance.now() - req._startedAt) * 1000) / 1000,
+    bytes: length === undefined ? null : Number(length),
+    requestOnConnection: req.sequence,
+    remoteAddress: req.remoteAddress,
+  }, 'request completed');
+}
 const ROUTE_OPTION_KEYS: readonly string[] = ['bodyLimit', 'timeout'];
 
 function checkFunction<F>(value: F, what: string): F {

@@ -6,6 +6,14 @@ import { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
 import { parseCookies, verifySigned } from './cookies.js';
 import { readForm, readMultipart, type FormOptions, type MultipartLimits, type Part } from './forms.js';
+import { acceptableId, generateRequestId, SILENT_LOGGER, type Logger } from './request-log.js';
+
+/** @internal the app's logging settings, on the prototype of its request class */
+export interface LogSettings {
+  readonly logger: Logger;
+  /** Lower-cased name of the header an incoming request id is taken from and echoed in. */
+  readonly idHeader: string;
+}
 
 /** Route parameters a path declares: '/users/:id/*' gives { id: string; '*': string }. */
 export type RouteParams<Path extends string> = string extends Path
@@ -50,6 +58,10 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   private bodyDelivered = 0;
   // Prototype defaults (below the class): a request that never reads cookies carries no extra fields.
   /** @internal the app's cookieSecret keys, on the prototype of the app's own Request class */ declare _cookieKeys: readonly Buffer[] | null;
+  /** @internal */ declare _logSettings: LogSettings | null;
+  /** @internal when the logging hook saw the request (performance.now()) */ declare _startedAt: number;
+  declare private idCache: string | null;
+  declare private logCache: Logger | null;
   declare private cookieCache: Record<string, string> | null;
   declare private signedCache: Record<string, string> | null;
 
@@ -82,6 +94,28 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
     if (host.charCodeAt(0) === 91 /* [ */) return host.slice(0, host.indexOf(']') + 1);
     const colon = host.indexOf(':');
     return colon === -1 ? host : host.slice(0, colon);
+  }
+
+  /**
+   * This request's id: the incoming request-id header (X-Request-Id unless the requestIdHeader
+   * option names another) when it is 1-128 visible ASCII characters, else a generated one.
+   */
+  get id(): string {
+    if (this.idCache === null) {
+      const settings = this._logSettings;
+      const given = settings === null ? undefined : this.header(settings.idHeader);
+      this.idCache = acceptableId(given) ? given! : generateRequestId();
+    }
+    return this.idCache;
+  }
+
+  /** The app's logger with this request's id bound (reqId); a silent one without the logger option. */
+  get log(): Logger {
+    if (this.logCache === null) {
+      const settings = this._logSettings;
+      this.logCache = settings === null ? SILENT_LOGGER : settings.logger.child({ reqId: this.id });
+    }
+    return this.logCache;
   }
 
   /** Cookies sent with the request (RFC 6265 5.4), parsed on first use; percent-escapes decoded. */
@@ -160,6 +194,10 @@ function tooLarge(limit: number): HttpError {
 }
 
 Request.prototype._cookieKeys = null;
+Request.prototype._logSettings = null;
+Request.prototype._startedAt = 0;
+(Request.prototype as unknown as { idCache: null }).idCache = null;
+(Request.prototype as unknown as { logCache: null }).logCache = null;
 (Request.prototype as unknown as { cookieCache: null }).cookieCache = null;
 (Request.prototype as unknown as { signedCache: null }).signedCache = null;
 

@@ -19,6 +19,7 @@ export class Response extends OutgoingResponse {
   /** @internal the hooks of a group route's response; null: the app's */ declare _hooks: Hooks | null;
   /** @internal set while onSend hooks are still to run before the head */ declare _sendHooks: Hooks | null;
   /** @internal headers the onRequest hooks had set when the handler started; an error answer keeps them */ declare _hookHeaders: string[] | null;
+  /** @internal a whole body's length, recorded by the request log's onSend hook; -1 otherwise */ declare _bodyBytes: number;
   /** @internal set by the compress hook: write/end go through it after the onSend hooks */ declare _encoder: ResponseEncoder | null;
 
   override end(body?: Buffer | Uint8Array | string | null, trailers?: readonly string[]): void {
@@ -182,6 +183,7 @@ Response.prototype._hooks = null;
 Response.prototype._sendHooks = null;
 Response.prototype._hookHeaders = null;
 Response.prototype._encoder = null;
+Response.prototype._bodyBytes = -1;
 
 const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
 // Everything outside printable ASCII (RFC 3986 allows no raw spaces, controls or non-ASCII).
