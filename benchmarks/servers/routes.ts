@@ -7,6 +7,9 @@ export const ROUTE_COUNT = 50;
 export const ROUTER_PATH = '/r37/12345';
 export const ECHO_BODY = JSON.stringify({ user: 'linger', items: [1, 2, 3], nested: { ok: true, text: 'a JSON body of a typical size' } });
 
+/** About 16 KiB of JSON, as an API list response: what compression is for. */
+export const COMPRESSIBLE = JSON.stringify(Array.from({ length: 160 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['alpha', 'beta'], price: (i * 7.31) % 100 })));
+
 export function port(): number {
   return Number(process.env.PORT ?? 3100);
 }

@@ -89,13 +89,15 @@ export class App extends Server implements RouteRegistrar {
       this.requestClass = AppRequest;
     }
     if (logger !== null) {
-      // First of the app's hooks: the id is echoed on every answer, error answers included.
-      hooks.onRequest.push((req, res) => {
+      // First of the app's hooks, so the duration covers the user's hooks too.
+      hooks.onRequest.push((req) => {
         req._startedAt = performance.now();
-        res.setHeader(idHeader, req.id);
       });
-      // The body length as the handler made it (before compression); a streamed body's is unknown.
-      hooks.onSend.push((_req, res, body) => {
+      // The id is echoed from onSend, which every answer passes (errors and 404s too): set from
+      // onRequest it would be a hook header that every request copies for a possible error answer.
+      // The body length is the handler's (before compression); a streamed body's is unknown.
+      hooks.onSend.push((req, res, body) => {
+        res.setHeader(idHeader, req.id);
         if (body !== undefined) res._bodyBytes = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
       });
       hooks.onResponse.push((req, res) => logFinished(logger, req, res));

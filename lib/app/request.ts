@@ -103,7 +103,8 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
   get id(): string {
     if (this.idCache === null) {
       const settings = this._logSettings;
-      const given = settings === null ? undefined : this.header(settings.idHeader);
+      // One field looked up in the raw list: building req.headers for it would cost every request.
+      const given = settings === null ? undefined : rawField(this.head.rawHeaders, settings.idHeader);
       this.idCache = acceptableId(given) ? given! : generateRequestId();
     }
     return this.idCache;
@@ -187,6 +188,15 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
     if (body.length > limit) throw tooLarge(limit);
     return body;
   }
+}
+
+/** The first value of a field by its lower-cased name, from a raw [name, value, ...] list. */
+function rawField(raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
 }
 
 function tooLarge(limit: number): HttpError {
