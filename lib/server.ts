@@ -14,7 +14,7 @@ import {
 } from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
 import { CHANNELS, ConnectionRegistry, type ConnectionCounts } from './connection-registry.js';
-import { injectBytes, requestBytes, type InjectOptions, type InjectRawOptions, type InjectRawResult, type InjectResponse } from './inject.js';
+import { injectBytes, injectStreaming, requestBytes, type InjectOptions, type InjectRawOptions, type InjectRawResult, type InjectResponse, type InjectStream } from './inject.js';
 
 export { CHANNELS } from './connection-registry.js';
 
@@ -184,6 +184,20 @@ export class Server {
     const response = result.responses[0];
     if (response === undefined) throw new UsageError('ERR_INJECT_NO_RESPONSE', 'the connection closed without a complete response');
     return response;
+  }
+
+  /**
+   * Like inject(), resolving once the response head has arrived: the body is read as it streams
+   * (server-sent events, long polls), and close() is the client going away.
+   */
+  injectStream(options: InjectOptions = {}): Promise<InjectStream> {
+    let request: { bytes: Buffer; method: string };
+    try {
+      request = requestBytes(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return injectStreaming(this, request.bytes, options.remoteAddress, request.method === 'HEAD');
   }
 
   /**

@@ -104,3 +104,43 @@ t.test('inject misuse is a typed error, never a second request smuggled into the
   await t.rejects(app.inject({ url: '/x', headers: { 'Bad Name': 'v' } }), { code: 'ERR_INVALID_INJECT' });
   t.equal((await app.inject({ url: '/users/1' })).statusCode, 200, 'the app is unharmed');
 });
+
+t.test('injectStream: server-sent events read as they come; close() is the client leaving, and the handler hears it', async (t) => {
+  let aborted = false;
+  const app = injectApp(t, {}, (app) => {
+    app.get('/events', (req, res) => {
+      res.type('text/event-stream').flushHeaders();
+      let n = 0;
+      const timer = setInterval(() => res.write(`data: ${++n}\n\n`), 5);
+      req.signal.addEventListener('abort', () => {
+        aborted = true;
+        clearInterval(timer);
+      });
+    });
+    app.get('/finite', async (_req, res) => {
+      res.type('text/plain');
+      for (let i = 0; i < 3; i++) {
+        res.write(`part ${i};`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      res.end();
+    });
+  });
+  const stream = await app.injectStream({ url: '/events' });
+  t.equal(stream.statusCode, 200);
+  t.equal(stream.headers['content-type'], 'text/event-stream');
+  let text = '';
+  for await (const piece of stream.body) {
+    text += piece.toString();
+    if (text.includes('data: 3\n\n')) break;
+  }
+  t.match(text, /^data: 1\n\ndata: 2\n\ndata: 3\n\n/, 'events in order, framing removed');
+  await stream.close();
+  t.ok(aborted, 'the handler saw the client go (req.signal)');
+  t.equal(app.stats().connections.open, 0, 'and the connection is gone');
+  const finite = await app.injectStream({ url: '/finite' });
+  const parts: string[] = [];
+  for await (const piece of finite.body) parts.push(piece.toString());
+  t.same(parts, ['part 0;', 'part 1;', 'part 2;'], 'each write arrives as written, and the body ends with the response');
+  t.equal(app.stats().connections.open, 0);
+});
