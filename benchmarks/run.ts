@@ -251,8 +251,9 @@ for (const c of honoSelected) {
  * request logging on (pino to /dev/null) against off, and a compressed JSON response against the
  * same response uncompressed. Server CPU µs per request is the figure that matters.
  */
+interface ToolkitSide { name: string; env: Record<string, string>; script?: string }
 interface ToolkitCase extends Case {
-  pair: readonly [{ name: string; env: Record<string, string> }, { name: string; env: Record<string, string> }];
+  pair: readonly [ToolkitSide, ToolkitSide];
 }
 const TOOLKIT_CASES: ToolkitCase[] = [
   {
@@ -262,6 +263,13 @@ const TOOLKIT_CASES: ToolkitCase[] = [
   {
     id: 'gzip-c50', title: 'gzip, 12 KiB JSON, keep-alive 50 connections', path: '/compressible', connections: 50, ceiling: 'hello', headers: ['Accept-Encoding: gzip'],
     pair: [{ name: 'uncompressed', env: {} }, { name: 'gzip', env: { LINGER_COMPRESS: '1' } }],
+  },
+  {
+    id: 'gzip-vs-fastify-c50', title: 'gzip, 12 KiB JSON, linger against @fastify/compress', path: '/compressible', connections: 50, ceiling: 'hello', headers: ['Accept-Encoding: gzip'],
+    pair: [
+      { name: 'fastify + @fastify/compress', env: { FASTIFY_COMPRESS: '1' }, script: built('./servers/fastify.js') },
+      { name: 'linger compress()', env: { LINGER_COMPRESS: '1' } },
+    ],
   },
 ];
 interface ToolkitResult { id: string; title: string; names: [string, string]; rps: [number, number]; cpu: [number, number] }
@@ -276,7 +284,7 @@ for (const c of toolkitSelected) {
   try {
     for (const side of c.pair) {
       ports.push(port++);
-      const child = await startServer(built('./servers/linger.js'), ports[ports.length - 1]!, c.ceiling, side.env);
+      const child = await startServer(side.script ?? built('./servers/linger.js'), ports[ports.length - 1]!, c.ceiling, side.env);
       children.push(child);
       pids.push(child.pid);
       await wrk(c, ports[ports.length - 1]!, WARMUP);
