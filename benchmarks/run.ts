@@ -27,6 +27,8 @@ interface Case {
   ceiling: 'hello' | '64k' | 'json' | 'router';
   /** Target from the issue: linger / ceiling at least this. */
   target?: number;
+  /** Extra request headers (wrk -H). */
+  headers?: readonly string[];
   /** Also measure linger with its default connection policy (a new connection every 1,000 requests). */
   defaults?: boolean;
 }
@@ -120,6 +122,7 @@ interface Measured {
 async function wrk(c: Case, port: number, seconds: number, scheme = 'http'): Promise<Measured> {
   const args = ['-t1', `-c${c.connections}`, `-d${seconds}s`, '--timeout', '5s'];
   if (c.close) args.push('-H', 'Connection: close');
+  for (const header of c.headers ?? []) args.push('-H', header);
   if (c.post) args.push('-s', source('post.lua'));
   if (c.pipeline) args.push('-s', source('pipeline.lua'));
   args.push(`${scheme}://127.0.0.1:${port}${c.path}`);
@@ -318,6 +321,71 @@ if (httpsSelected.length > 0) {
     ca.remove();
   }
 }
+/**
+ * The service toolkit's costs, each a pair on linger's native API measured in interleaved rounds:
+ * request logging on (pino to /dev/null) against off, and a compressed JSON response against the
+ * same response uncompressed. Server CPU µs per request is the figure that matters.
+ */
+interface ToolkitSide { name: string; env: Record<string, string>; script?: string }
+interface ToolkitCase extends Case {
+  pair: readonly [ToolkitSide, ToolkitSide];
+}
+const TOOLKIT_CASES: ToolkitCase[] = [
+  {
+    id: 'logging-c50', title: 'request logging, keep-alive 50 connections', path: '/', connections: 50, ceiling: 'hello',
+    pair: [{ name: 'logging off', env: {} }, { name: 'logging on (pino)', env: { LINGER_LOGGER: '1' } }],
+  },
+  {
+    id: 'gzip-c50', title: 'gzip, 12 KiB JSON, keep-alive 50 connections', path: '/compressible', connections: 50, ceiling: 'hello', headers: ['Accept-Encoding: gzip'],
+    pair: [{ name: 'uncompressed', env: {} }, { name: 'gzip', env: { LINGER_COMPRESS: '1' } }],
+  },
+  {
+    id: 'gzip-vs-fastify-c50', title: 'gzip, 12 KiB JSON, linger against @fastify/compress', path: '/compressible', connections: 50, ceiling: 'hello', headers: ['Accept-Encoding: gzip'],
+    pair: [
+      { name: 'fastify + @fastify/compress', env: { FASTIFY_COMPRESS: '1' }, script: built('./servers/fastify.js') },
+      { name: 'linger compress()', env: { LINGER_COMPRESS: '1' } },
+    ],
+  },
+];
+interface ToolkitResult { id: string; title: string; names: [string, string]; rps: [number, number]; cpu: [number, number] }
+const toolkitSelected = process.env.CASES ? TOOLKIT_CASES.filter((c) => process.env.CASES!.split(',').includes(c.id)) : TOOLKIT_CASES;
+const toolkitResults: ToolkitResult[] = [];
+for (const c of toolkitSelected) {
+  const children: ChildProcess[] = [];
+  const rounds: [number[], number[]] = [[], []];
+  const cpuRounds: [number[], number[]] = [[], []];
+  const ports: number[] = [];
+  const pids: Array<number | undefined> = [];
+  try {
+    for (const side of c.pair) {
+      ports.push(port++);
+      const child = await startServer(side.script ?? built('./servers/linger.js'), ports[ports.length - 1]!, c.ceiling, side.env);
+      children.push(child);
+      pids.push(child.pid);
+      await wrk(c, ports[ports.length - 1]!, WARMUP);
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let i = 0; i < 2; i++) {
+        const before = cpuMs(pids[i]);
+        const measured = await wrk(c, ports[i]!, DURATION);
+        const after = cpuMs(pids[i]);
+        rounds[i as 0 | 1].push(measured.rps);
+        if (before !== null && after !== null && measured.requests > 0) cpuRounds[i as 0 | 1].push(((after - before) * 1000) / measured.requests);
+      }
+    }
+  } finally {
+    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  }
+  const result: ToolkitResult = {
+    id: c.id,
+    title: c.title,
+    names: [c.pair[0].name, c.pair[1].name],
+    rps: [median(rounds[0]), median(rounds[1])],
+    cpu: [cpuRounds[0].length > 0 ? median(cpuRounds[0]) : NaN, cpuRounds[1].length > 0 ? median(cpuRounds[1]) : NaN],
+  };
+  toolkitResults.push(result);
+  console.log(`${c.title}: ${result.names[0]} ${result.rps[0].toFixed(0)} (${result.cpu[0].toFixed(2)} µs/req), ${result.names[1]} ${result.rps[1].toFixed(0)} (${result.cpu[1].toFixed(2)} µs/req); throughput ${(result.rps[1] / result.rps[0]).toFixed(2)}x, CPU per request +${(result.cpu[1] - result.cpu[0]).toFixed(2)} µs`);
+}
 const elapsed = (Date.now() - started) / 1000;
 
 const machine = {
@@ -406,7 +474,14 @@ for (const r of httpsResults) {
 for (const r of honoResults) {
   md += `- ${r.title}: ${HONO_SERVERS.map((s) => `${s.name} ${r.rounds[s.name].map((v) => v.toFixed(0)).join(' / ')}`).join('; ')}\n`;
 }
+if (toolkitResults.length > 0) {
+  md += '\n## Service toolkit costs\n\nlinger\'s native API with and without a feature, interleaved rounds, medians; the CPU column is the server\'s time per request:\n\n';
+  md += '| case | without | with | with / without (req/s) | server CPU µs per request, without → with |\n|---|---:|---:|---:|---:|\n';
+  for (const r of toolkitResults) {
+    md += `| ${r.title} | ${r.names[0]}: ${r.rps[0].toFixed(0)} | ${r.names[1]}: ${r.rps[1].toFixed(0)} | ${ratio(r.rps[1], r.rps[0])} | ${r.cpu[0].toFixed(2)} → ${r.cpu[1].toFixed(2)} |\n`;
+  }
+}
 writeFileSync(source('RESULTS.md'), md);
 writeFileSync(source('results.svg'), renderChart(results.map((r) => ({ title: r.title, values: SERVERS.map((s) => ({ name: s.name, value: r.median[s.name] })) }))));
-writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results, hono: honoResults, https: httpsResults }, null, 2)}\n`);
+writeFileSync(source('results.json'), `${JSON.stringify({ machine, rounds: ROUNDS, duration: DURATION, elapsedSeconds: elapsed, results, hono: honoResults, https: httpsResults, toolkit: toolkitResults }, null, 2)}\n`);
 console.log(`wrote benchmarks/RESULTS.md, results.svg, results.json in ${elapsed.toFixed(0)} s`);

@@ -1,5 +1,6 @@
 // A JSON REST API over an in-memory store: params, body validation answered with 422 and the
-// problems found, 201 with Location, 204 on delete, and a request log through the hooks.
+// problems found, 201 with Location, 204 on delete; a signed session cookie naming the author,
+// CORS for a browser front end, compressed responses and a request log. Tested through inject().
 
 import { isMain, serveExample } from './serve-example.js';
 import { createServer, HttpError, type AppOptions, type Request } from '../lib/index.js';
@@ -10,7 +11,12 @@ export interface Note {
   body: string;
   tags: string[];
   updatedAt: string;
+  /** The user of the signed session cookie that created the note, or null. */
+  author: string | null;
 }
+
+/** Development only: a real deployment reads its keys from the environment, newest first. */
+const DEV_COOKIE_SECRET = 'development-only-cookie-secret-0123456789';
 
 /** The problems with a note payload, or an empty list when it is valid. */
 export function validateNote(input: unknown): string[] {
@@ -25,22 +31,17 @@ export function validateNote(input: unknown): string[] {
   return problems;
 }
 
-export function buildRestApp(options?: AppOptions & { log?: (line: string) => void }) {
-  // log is this example's own option, not the server's: createServer() refuses keys it does not know.
-  const { log, ...serverOptions } = options ?? {};
-  const app = createServer({ bodyLimit: 64 * 1024, ...serverOptions });
+export function buildRestApp(options?: AppOptions & { corsOrigin?: string }) {
+  // corsOrigin is this example's own option, not the server's: createServer() refuses keys it does not know.
+  const { corsOrigin, ...serverOptions } = options ?? {};
+  const secrets = process.env.COOKIE_SECRETS?.split(',') ?? [DEV_COOKIE_SECRET];
+  const app = createServer({ bodyLimit: 64 * 1024, cookieSecret: secrets, ...serverOptions });
   const notes = new Map<number, Note>();
   let nextId = 1;
 
-  if (log !== undefined) {
-    app.onRequest((req) => {
-      req.locals.started = performance.now();
-    });
-    app.onResponse((req, res) => {
-      const ms = performance.now() - (req.locals.started as number);
-      log(`${req.method} ${req.path} ${res.statusCode} ${ms.toFixed(1)}ms`);
-    });
-  }
+  // A browser front end on another origin may call the API with its cookie.
+  app.cors({ origin: corsOrigin ?? 'http://localhost:5173', credentials: true, exposedHeaders: ['Location'] });
+  app.compress();
   // Validation failures answer with the list of problems, in the same JSON shape as every error.
   app.setErrorHandler((err, _req, res) => {
     const problems = (err as { problems?: string[] }).problems;
@@ -60,6 +61,18 @@ export function buildRestApp(options?: AppOptions & { log?: (line: string) => vo
     return { title: (input.title as string).trim(), body: (input.body as string | undefined) ?? '', tags: (input.tags as string[] | undefined) ?? [] };
   }
 
+  app.post('/session', async (req, res) => {
+    const form = await req.form();
+    const user = form.get('user') ?? '';
+    if (!/^[a-z0-9_-]{1,32}$/i.test(user)) throw new HttpError(422, 'ERR_VALIDATION', 'user: 1-32 letters, digits, - or _');
+    res.cookie('session', user, { signed: true, httpOnly: true, sameSite: 'Lax', maxAge: 86_400 });
+    return { user };
+  });
+  app.delete('/session', (_req, res) => {
+    res.clearCookie('session', { httpOnly: true, sameSite: 'Lax' });
+    res.status(204).end();
+  });
+
   app.get('/notes', (req) => {
     const tag = req.query.get('tag');
     const list = [...notes.values()];
@@ -67,7 +80,8 @@ export function buildRestApp(options?: AppOptions & { log?: (line: string) => vo
   });
   app.get('/notes/:id', (req) => find(req.params.id));
   app.post('/notes', async (req, res) => {
-    const note: Note = { id: nextId++, ...(await readNote(req)), updatedAt: new Date().toISOString() };
+    const author = req.signedCookies.session ?? null;
+    const note: Note = { id: nextId++, ...(await readNote(req)), updatedAt: new Date().toISOString(), author };
     notes.set(note.id, note);
     res.status(201).setHeader('Location', `/notes/${note.id}`);
     return note;
@@ -86,5 +100,5 @@ export function buildRestApp(options?: AppOptions & { log?: (line: string) => vo
 }
 
 if (isMain(import.meta.url)) {
-  await serveExample(buildRestApp({ log: (line) => console.log(line) }), 'linger REST API');
+  await serveExample(buildRestApp({ logger: true, corsOrigin: process.env.CORS_ORIGIN }), 'linger REST API');
 }

@@ -159,6 +159,7 @@ export class ConnectionRegistry implements ConnectionHost, HandshakeHost {
     if (connectionCloseChannel.hasSubscribers) {
       connectionCloseChannel.publish({ reason, lingerOutcome, requests: connection.requestCount, remoteAddress: connection.remoteAddress });
     }
+    this.app.connectionEnded(reason, lingerOutcome, connection.requestCount, connection.remoteAddress);
     this.checkEmpty();
   }
 

@@ -16,6 +16,7 @@ import {
 } from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
 import { CHANNELS, ConnectionRegistry, type ConnectionCounts } from './connection-registry.js';
+import { injectBytes, injectStreaming, requestBytes, type InjectOptions, type InjectRawOptions, type InjectRawResult, type InjectResponse, type InjectStream } from './inject.js';
 
 export { CHANNELS } from './connection-registry.js';
 
@@ -234,6 +235,42 @@ export class Server {
     this.registry.accept(socket);
   }
 
+  /**
+   * Serves one request in process, over an in-memory connection through the same parser,
+   * lifecycle and dispatcher as a TCP one: no port, and nothing left open once it resolves.
+   * Works before listen() and without it.
+   */
+  async inject(options: InjectOptions = {}): Promise<InjectResponse> {
+    const { bytes, method } = requestBytes(options);
+    const result = await injectBytes(this, bytes, { remoteAddress: options.remoteAddress, responses: 1, noBody: method === 'HEAD' });
+    const response = result.responses[0];
+    if (response === undefined) throw new UsageError('ERR_INJECT_NO_RESPONSE', 'the connection closed without a complete response');
+    return response;
+  }
+
+  /**
+   * Like inject(), resolving once the response head has arrived: the body is read as it streams
+   * (server-sent events, long polls), and close() is the client going away.
+   */
+  injectStream(options: InjectOptions = {}): Promise<InjectStream> {
+    let request: { bytes: Buffer; method: string };
+    try {
+      request = requestBytes(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return injectStreaming(this, request.bytes, options.remoteAddress, request.method === 'HEAD');
+  }
+
+  /**
+   * Sends raw request bytes on an in-memory connection and returns everything the server wrote:
+   * for lifecycle behaviour (pipelining, malformed input, limits) without a socket.
+   */
+  injectRaw(bytes: string | Buffer, options: InjectRawOptions = {}): Promise<InjectRawResult> {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    return injectBytes(this, data, options);
+  }
+
   /** @internal The request object handlers get; the app layer supplies its own class. */
   createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): IncomingRequest {
     return new IncomingRequest(head, host, sequence, hasBody);
@@ -261,6 +298,9 @@ export class Server {
 
   /** @internal The engine answered 503 for a handler that did not start in time (the app reports it). */
   handlerTimedOut(_response: OutgoingResponse, _error: HttpError): void {}
+
+  /** @internal A connection closed (the app logs the ones that are not routine). */
+  connectionEnded(_reason: CloseReason, _lingerOutcome: LingerOutcome | null, _requests: number, _remoteAddress: string | undefined): void {}
 
   /** Adds something besides HTTP connections (WebSockets) that a graceful close must wait for. */
   addShutdownParticipant(participant: ShutdownParticipant): void {

@@ -3,11 +3,17 @@
 // linger runs with maxRequestsPerSocket: 0 here; LINGER_DEFAULTS=1 runs it with its defaults instead
 // (a new connection after 1,000 requests), which the harness reports beside it.
 
-import { createServer } from '../../lib/index.js';
-import { BIG, HELLO, port, ROUTE_COUNT, tlsFiles } from './routes.js';
+import pino from 'pino';
+import { createServer, type AppOptions } from '../../lib/index.js';
+import { BIG, COMPRESSIBLE, HELLO, port, ROUTE_COUNT, tlsFiles } from './routes.js';
 
 const tls = tlsFiles();
-const app = createServer({ ...(process.env.LINGER_DEFAULTS === '1' ? {} : { maxRequestsPerSocket: 0 }), ...(tls === undefined ? {} : { tls }) });
+const options: AppOptions = { ...(process.env.LINGER_DEFAULTS === '1' ? {} : { maxRequestsPerSocket: 0 }), ...(tls === undefined ? {} : { tls }) };
+// LINGER_LOGGER=1: request logging with pino as production runs it (asynchronous, buffered writes), to /dev/null.
+if (process.env.LINGER_LOGGER === '1') options.logger = pino(pino.destination({ dest: '/dev/null', minLength: 4096, sync: false }));
+const app = createServer(options);
+if (process.env.LINGER_COMPRESS === '1') app.compress({ encodings: ['gzip'], cacheBytes: 0 });
+app.get('/compressible', (_req, res) => res.type('application/json').send(COMPRESSIBLE));
 app.get('/', () => HELLO);
 app.get('/64k', () => BIG);
 app.post('/echo', async (req) => req.json());

@@ -16,6 +16,9 @@ export function tlsFiles(): { key: Buffer; cert: Buffer } | undefined {
   return cert === undefined || key === undefined ? undefined : { cert: readFileSync(cert), key: readFileSync(key) };
 }
 
+/** About 16 KiB of JSON, as an API list response: what compression is for. */
+export const COMPRESSIBLE = JSON.stringify(Array.from({ length: 160 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['alpha', 'beta'], price: (i * 7.31) % 100 })));
+
 export function port(): number {
   return Number(process.env.PORT ?? 3100);
 }

@@ -15,6 +15,11 @@ import {
 import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
 import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from './route-group.js';
 import { Response } from './response.js';
+import { cookieKeysOf, type CookieSecret } from './cookies.js';
+import { cors as corsHook, type CorsOptions } from './cors.js';
+import { closeLevel, loggerOf, requestIdHeaderOf, type Logger } from './request-log.js';
+import type { CloseReason, LingerOutcome } from '../connection/lifecycle-stats.js';
+import { compress as compressHook, type CompressOptions } from './compression.js';
 import { Router } from './router.js';
 import { checkHubOptions, WebSocketHub, type WebSocketHandler, type WebSocketHubOptions, type WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
@@ -27,6 +32,19 @@ export interface AppOptions extends ServerOptions {
    * a function receives each entry (a logger), false logs nothing. 4xx answers are not logged.
    */
   logErrors?: boolean | ErrorLog;
+  /**
+   * Keys for signed cookies (HMAC-SHA256), each at least 32 bytes: one, or several to rotate (the
+   * first signs, every one verifies).
+   */
+  cookieSecret?: CookieSecret;
+  /**
+   * Request logging: a pino instance (or any logger with debug/info/warn/error/child), true for a
+   * minimal JSON-lines logger on stdout, false (default) for none. One line per finished request,
+   * and connection closes that are not routine.
+   */
+  logger?: boolean | Logger;
+  /** The header a request id is taken from and echoed in. Default 'X-Request-Id'. */
+  requestIdHeader?: string;
 }
 
 export class App extends Server implements RouteRegistrar {
@@ -37,6 +55,10 @@ export class App extends Server implements RouteRegistrar {
   private readonly hubOptions: WebSocketHubOptions;
   /** Groups in creation order: an enclosing group always comes before the groups inside it. */
   private readonly groups: RouteGroup<any>[] = [];
+  /** The logger option's logger, or null. */
+  readonly logger: Logger | null;
+  /** Request, or with cookieSecret a subclass carrying the keys on its prototype (no per-request field). */
+  private readonly requestClass: new (...args: ConstructorParameters<typeof Request>) => Request;
 
   constructor(options?: AppOptions) {
     const router = new Router<Route>();
@@ -54,6 +76,32 @@ export class App extends Server implements RouteRegistrar {
     this.hooks = hooks;
     // Checked now, not at the first ws() route: a typo must fail where the options are written.
     this.hubOptions = checkHubOptions(options?.webSocket);
+    const cookieKeys = cookieKeysOf(options?.cookieSecret);
+    const logger = loggerOf(options?.logger);
+    const idHeader = requestIdHeaderOf(options?.requestIdHeader);
+    this.logger = logger;
+    if (cookieKeys === null && logger === null) {
+      this.requestClass = Request;
+    } else {
+      const AppRequest = class AppRequest extends Request {};
+      AppRequest.prototype._cookieKeys = cookieKeys;
+      if (logger !== null) AppRequest.prototype._logSettings = { logger, idHeader };
+      this.requestClass = AppRequest;
+    }
+    if (logger !== null) {
+      // First of the app's hooks, so the duration covers the user's hooks too.
+      hooks.onRequest.push((req) => {
+        req._startedAt = performance.now();
+      });
+      // The id is echoed from onSend, which every answer passes (errors and 404s too): set from
+      // onRequest it would be a hook header that every request copies for a possible error answer.
+      // The body length is the handler's (before compression); a streamed body's is unknown.
+      hooks.onSend.push((req, res, body) => {
+        res.setHeader(idHeader, req.id);
+        if (body !== undefined) res._bodyBytes = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      });
+      hooks.onResponse.push((req, res) => logFinished(logger, req, res));
+    }
   }
 
   /** The app's WebSockets: rooms, broadcast, the open sockets. Created with the first ws() route. */
@@ -101,7 +149,7 @@ export class App extends Server implements RouteRegistrar {
 
   /** @internal */
   override createRequest(head: RequestHead, host: RequestHost, sequence: number, hasBody: boolean): Request {
-    return new Request(head, host, sequence, hasBody);
+    return new this.requestClass(head, host, sequence, hasBody);
   }
 
   /** @internal */
@@ -117,6 +165,14 @@ export class App extends Server implements RouteRegistrar {
   }
 
   /** @internal */
+  override connectionEnded(reason: CloseReason, lingerOutcome: LingerOutcome | null, requests: number, remoteAddress: string | undefined): void {
+    const logger = this.logger;
+    if (logger === null) return;
+    const level = closeLevel(reason);
+    logger[level]({ reason, lingerOutcome, requests, remoteAddress }, 'connection closed');
+  }
+
+  /** @internal */
   override handlerTimedOut(response: OutgoingResponse, error: HttpError): void {
     reportHandlerTimeout((response as Response)._hooks ?? this.hooks, response.request as Request, response as Response, error);
   }
@@ -126,6 +182,19 @@ export class App extends Server implements RouteRegistrar {
     this.hooks.onRequest.push(checkFunction(hook, 'onRequest hook'));
     this.refreshGroups();
     return this;
+  }
+
+  /**
+   * CORS for every route: preflights answered 204, allowed origins' responses decorated. The app's
+   * hooks run for unmatched paths too, so a preflight needs no OPTIONS route. See cors().
+   */
+  cors(options: CorsOptions): this {
+    return this.onRequest(corsHook(options));
+  }
+
+  /** Compresses responses (gzip, brotli) for every route; see compress(). */
+  compress(options?: CompressOptions): this {
+    return this.onRequest(compressHook(options));
   }
 
   /** Runs just before each response's head is written (every answer, 404s and errors included): headers, or a replacement whole body. */
@@ -230,7 +299,22 @@ export function createServer(options?: AppOptions): App {
   return new App(options);
 }
 
-const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors'];
+const APP_OPTION_KEYS: readonly string[] = ['webSocket', 'bodyLimit', 'logErrors', 'cookieSecret', 'logger', 'requestIdHeader'];
+
+/** The one line per finished request: what, how it ended, how long it took, which on its connection. */
+function logFinished(logger: Logger, req: Request, res: Response): void {
+  const length = res._bodyBytes >= 0 ? res._bodyBytes : res.getHeader('Content-Length');
+  logger.info({
+    reqId: req.id,
+    method: req.method,
+    url: req.url,
+    statusCode: res.statusCode,
+    durationMs: Math.round((performance.now() - req._startedAt) * 1000) / 1000,
+    bytes: length === undefined ? null : Number(length),
+    requestOnConnection: req.sequence,
+    remoteAddress: req.remoteAddress,
+  }, 'request completed');
+}
 const ROUTE_OPTION_KEYS: readonly string[] = ['bodyLimit', 'timeout'];
 
 function checkFunction<F>(value: F, what: string): F {

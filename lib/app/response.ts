@@ -7,6 +7,8 @@ import { UsageError } from '../http1/protocol-error.js';
 import { sendFile, type FileOptions } from './file-response.js';
 import type { Request } from './request.js';
 import { runSendHooks, SEND_FAILED, type Hooks } from './dispatch.js';
+import { serializeCookie, type CookieOptions } from './cookies.js';
+import type { ResponseEncoder } from './compression.js';
 
 /** What a handler may return or send: numbers and booleans are JSON like objects (`42` sends `42`). */
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | number | boolean | null | undefined;
@@ -17,6 +19,8 @@ export class Response extends OutgoingResponse {
   /** @internal the hooks of a group route's response; null: the app's */ declare _hooks: Hooks | null;
   /** @internal set while onSend hooks are still to run before the head */ declare _sendHooks: Hooks | null;
   /** @internal headers the onRequest hooks had set when the handler started; an error answer keeps them */ declare _hookHeaders: string[] | null;
+  /** @internal a whole body's length, recorded by the request log's onSend hook; -1 otherwise */ declare _bodyBytes: number;
+  /** @internal set by the compress hook: write/end go through it after the onSend hooks */ declare _encoder: ResponseEncoder | null;
 
   override end(body?: Buffer | Uint8Array | string | null, trailers?: readonly string[]): void {
     const hooks = this._sendHooks;
@@ -26,17 +30,43 @@ export class Response extends OutgoingResponse {
       if (sent === SEND_FAILED) return;
       body = sent;
     }
+    const encoder = this._encoder;
+    if (encoder !== null && !this._preempted) {
+      encoder.end(this, body, trailers);
+      return;
+    }
     super.end(body, trailers);
   }
 
   override write(chunk: Buffer | Uint8Array | string): boolean {
     if (this._sendHooks !== null && !this.headersSent) this.beforeStreamedHead();
+    if (this._encoder !== null && !this._preempted && !this.finished) return this._encoder.write(this, chunk);
     return super.write(chunk);
   }
 
   override flushHeaders(): void {
     if (this._sendHooks !== null && !this.headersSent) this.beforeStreamedHead();
+    if (this._encoder !== null && !this.headersSent) this._encoder.flushHeaders(this);
     super.flushHeaders();
+  }
+
+  override drained(): Promise<void> {
+    return this._encoder === null ? super.drained() : this._encoder.drained(this);
+  }
+
+  /** @internal the engine's end, past onSend hooks and the encoder */
+  _endRaw(body: Buffer | Uint8Array | string | null | undefined, trailers: readonly string[] | undefined): void {
+    super.end(body, trailers);
+  }
+
+  /** @internal the engine's write, past the encoder */
+  _writeRaw(chunk: Buffer | Uint8Array | string): boolean {
+    return super.write(chunk);
+  }
+
+  /** @internal the connection's drain, whatever the encoder holds */
+  _drainedRaw(): Promise<void> {
+    return super.drained();
   }
 
   /** onSend for a streamed response: headers only. After a failing hook the 500 is sent and later writes throw. */
@@ -51,10 +81,33 @@ export class Response extends OutgoingResponse {
     return this.setHeader('Content-Type', contentType);
   }
 
-  /** Sets several headers at once; the same validation as setHeader(). */
-  set(headers: Readonly<Record<string, HeaderValue>>): this {
+  /** Sets several headers at once, or one as set(name, value); the same validation as setHeader(). */
+  set(headers: Readonly<Record<string, HeaderValue>>): this;
+  set(name: string, value: HeaderValue): this;
+  set(headers: Readonly<Record<string, HeaderValue>> | string, value?: HeaderValue): this {
+    if (typeof headers === 'string') {
+      if (value === undefined) throw new UsageError('ERR_INVALID_HEADER_VALUE', `res.set('${headers}') needs a value: set(name, value) or set({ name: value })`);
+      return this.setHeader(headers, value);
+    }
+    if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+      throw new UsageError('ERR_INVALID_HEADER_VALUE', `res.set() takes an object of headers or (name, value), got ${Array.isArray(headers) ? 'an array' : typeof headers}`);
+    }
     for (const name of Object.keys(headers)) this.setHeader(name, headers[name]!);
     return this;
+  }
+
+  /**
+   * Adds a Set-Cookie (RFC 6265 4.1). The value is percent-encoded (req.cookies decodes it); every
+   * attribute is validated and misuse throws UsageError ERR_INVALID_COOKIE: SameSite=None or
+   * Partitioned without secure, a __Host- or __Secure- name that breaks its prefix's rules.
+   */
+  cookie(name: string, value: string, options?: CookieOptions): this {
+    return this.appendHeader('Set-Cookie', serializeCookie(name, value, options, (this.request as Request)._cookieKeys));
+  }
+
+  /** Expires a cookie now; give the path and domain it was set with, or the browser keeps it. */
+  clearCookie(name: string, options?: Omit<CookieOptions, 'maxAge' | 'expires' | 'signed'>): this {
+    return this.appendHeader('Set-Cookie', serializeCookie(name, '', { ...options, expires: new Date(0), maxAge: 0 }, null));
   }
 
   /**
@@ -138,6 +191,8 @@ export class Response extends OutgoingResponse {
 Response.prototype._hooks = null;
 Response.prototype._sendHooks = null;
 Response.prototype._hookHeaders = null;
+Response.prototype._encoder = null;
+Response.prototype._bodyBytes = -1;
 
 const REDIRECT_STATUSES = new Set([300, 301, 302, 303, 307, 308]);
 // Everything outside printable ASCII (RFC 3986 allows no raw spaces, controls or non-ASCII).

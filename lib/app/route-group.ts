@@ -7,6 +7,9 @@ import type {
   ErrorHandler, Handler, Hooks, OnErrorHook, OnRequestHook, OnResponseHook, OnSendHook, RouteOptions,
 } from './dispatch.js';
 import { checkBodyLimit, type Request, type RouteParams } from './request.js';
+import type { Response } from './response.js';
+import { cors as corsHook, type CorsOptions } from './cors.js';
+import { compress as compressHook, type CompressOptions } from './compression.js';
 import type { WebSocketHandler, WebSocketRouteOptions } from '../ws/websocket-hub.js';
 
 export interface GroupOptions {
@@ -87,6 +90,22 @@ export class RouteGroup<Base = {}> {
     this.own.onRequest.push(checkFunction(hook, 'onRequest hook'));
     this.registrar.refreshGroups();
     return this;
+  }
+
+  /**
+   * CORS for this group's routes: the hook, plus OPTIONS routes on the prefix and below it so a
+   * preflight reaches the group (without them it would be the app's 405).
+   */
+  cors(options: CorsOptions): this {
+    this.onRequest(corsHook(options));
+    this.route('OPTIONS', '/', answerOptions);
+    this.route('OPTIONS', '/*', answerOptions);
+    return this;
+  }
+
+  /** Compresses this group's responses; see compress(). */
+  compress(options?: CompressOptions): this {
+    return this.onRequest(compressHook(options));
   }
 
   /** Runs for this group's responses, after the app's onSend hooks and those of enclosing groups. */
@@ -184,6 +203,11 @@ export class RouteGroup<Base = {}> {
 }
 
 /** app.group() and group.group(): validates, creates, and runs the registration callback at once. */
+/** An OPTIONS request the CORS hook did not answer (not a preflight): nothing to say. */
+function answerOptions(_req: Request, res: Response): void {
+  res.status(204).end();
+}
+
 export function makeGroup(registrar: RouteRegistrar, parent: RouteGroup<any> | null, prefix: string,
   a: GroupOptions | ((group: RouteGroup<any>) => void), b: ((group: RouteGroup<any>) => void) | undefined): RouteGroup<any> {
   const register = typeof a === 'function' ? a : b;

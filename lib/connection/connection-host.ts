@@ -30,6 +30,8 @@ export interface AppHooks {
   requestFinished(response: OutgoingResponse): void;
   /** The engine answered 503 in place of a handler that did not start its response in time. */
   handlerTimedOut(response: OutgoingResponse, error: HttpError): void;
+  /** A connection closed (once per connection, never per request): for request logs. */
+  connectionEnded(reason: CloseReason, lingerOutcome: LingerOutcome | null, requests: number, remoteAddress: string | undefined): void;
 }
 
 export interface ConnectionHost {

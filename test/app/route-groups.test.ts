@@ -1,15 +1,16 @@
-// Route groups with encapsulation over real sockets: a group's hooks, error handler, body limit
+// Route groups with encapsulation, in process through app.inject() (the socket adds nothing to
+// group semantics; the timeout and WebSocket cases stay on real sockets): a group's hooks, error handler, body limit
 // and timeout apply to its routes only, after the app's; nested groups; params typed through the
 // prefix; onSend hooks on every answer; error answers keep the headers hooks set.
 
 import t from 'tap';
 import { createServer, HttpError, type ErrorLogEntry } from '../../lib/index.js';
-import { startApp } from '../helpers/servers.js';
+import { injectApp, startApp } from '../helpers/servers.js';
 import { get, RawClient, sleep } from '../helpers/raw-client.js';
 
 t.test('a group\'s onRequest hook (auth) guards its routes only; the app\'s hooks run first, for every route', async (t) => {
   const order: string[] = [];
-  const { port } = await startApp(t, {}, (app) => {
+  const app = injectApp(t, {}, (app) => {
     app.onRequest((req) => {
       order.push(`app ${req.path}`);
     });
@@ -24,25 +25,19 @@ t.test('a group\'s onRequest hook (auth) guards its routes only; the app\'s hook
       api.get('/', () => 'api root');
     });
   });
-  const client = await RawClient.connect(port);
-  client.write(get('/public'));
-  t.equal((await client.response()).body.toString(), 'public', 'routes outside the group do not run its hook');
-  client.write(get('/api/me'));
-  let res = await client.response();
-  t.equal(res.status, 401);
-  client.write(get('/api/me', 'Authorization: Bearer ok\r\n'));
-  res = await client.response();
-  t.same(JSON.parse(res.body.toString()), { user: 'ada' });
-  client.write(get('/api', 'Authorization: Bearer ok\r\n'));
-  t.equal((await client.response()).body.toString(), 'api root', 'a group\'s "/" is its prefix');
-  client.write(get('/api/nothing-here'));
-  t.equal((await client.response()).status, 404, 'no route: 404, through the app\'s hooks only');
+  t.equal((await app.inject({ url: '/public' })).text(), 'public', 'routes outside the group do not run its hook');
+  let res = await app.inject({ url: '/api/me' });
+  t.equal(res.statusCode, 401);
+  res = await app.inject({ url: '/api/me', headers: { Authorization: 'Bearer ok' } });
+  t.same(res.json(), { user: 'ada' });
+  t.equal((await app.inject({ url: '/api', headers: { Authorization: 'Bearer ok' } })).text(), 'api root', 'a group\'s "/" is its prefix');
+  t.equal((await app.inject({ url: '/api/nothing-here' })).statusCode, 404, 'no route: 404, through the app\'s hooks only');
   t.same(order, ['app /public', 'app /api/me', 'api /api/me', 'app /api/me', 'api /api/me', 'app /api', 'api /api', 'app /api/nothing-here']);
 });
 
 t.test('hooks added to the app after a group was registered still run first for the group\'s routes', async (t) => {
   const order: string[] = [];
-  const { port } = await startApp(t, {}, (app) => {
+  const app = injectApp(t, {}, (app) => {
     app.group('/g', (g) => {
       g.onRequest(() => {
         order.push('group');
@@ -53,15 +48,13 @@ t.test('hooks added to the app after a group was registered still run first for 
       order.push('app');
     });
   });
-  const client = await RawClient.connect(port);
-  client.write(get('/g/x'));
-  t.equal((await client.response()).body.toString(), 'x');
+  t.equal((await app.inject({ url: '/g/x' })).text(), 'x');
   t.same(order, ['app', 'group']);
 });
 
 t.test('nested groups: prefixes join, params from every prefix reach the handler, hooks run outermost first', async (t) => {
   const order: string[] = [];
-  const { port } = await startApp(t, {}, (app) => {
+  const app = injectApp(t, {}, (app) => {
     app.group('/orgs/:org', (org) => {
       org.onRequest(() => {
         order.push('org');
@@ -78,17 +71,15 @@ t.test('nested groups: prefixes join, params from every prefix reach the handler
       });
     });
   });
-  const client = await RawClient.connect(port);
-  client.write(get('/orgs/acme/teams/red%20team/members/7'));
-  const res = await client.response();
-  t.same(JSON.parse(res.body.toString()), { org: 'acme', team: 'red team', id: '7', route: '/orgs/:org/teams/:team/members/:id' });
+  const res = await app.inject({ url: '/orgs/acme/teams/red%20team/members/7' });
+  t.same(res.json(), { org: 'acme', team: 'red team', id: '7', route: '/orgs/:org/teams/:team/members/:id' });
   t.same(order, ['org', 'team']);
 });
 
 t.test('a group\'s error handler, onError and body limit apply to its routes only', async (t) => {
   const appErrors: string[] = [];
   const groupErrors: string[] = [];
-  const { port } = await startApp(t, {}, (app) => {
+  const app = injectApp(t, {}, (app) => {
     app.onError((err, req) => appErrors.push(`${req.path} ${(err as Error).message}`));
     app.get('/fail', () => {
       throw new HttpError(409, 'ERR_CONFLICT', 'app conflict');
@@ -104,24 +95,18 @@ t.test('a group\'s error handler, onError and body limit apply to its routes onl
       api.post('/big-upload', { bodyLimit: 100 }, async (req) => (await req.buffer()).length);
     });
   });
-  const client = await RawClient.connect(port);
-  client.write(get('/fail'));
-  let res = await client.response();
-  t.equal(res.status, 409);
-  t.equal(res.body.toString(), 'app conflict\n', 'the app\'s default error answer outside the group');
-  client.write(get('/api/fail'));
-  res = await client.response();
-  t.equal(res.status, 409);
-  t.same(JSON.parse(res.body.toString()), { problem: 'api conflict', status: 409 }, 'the group\'s error handler inside it');
+  let res = await app.inject({ url: '/fail' });
+  t.equal(res.statusCode, 409);
+  t.equal(res.text(), 'app conflict\n', 'the app\'s default error answer outside the group');
+  res = await app.inject({ url: '/api/fail' });
+  t.equal(res.statusCode, 409);
+  t.same(res.json(), { problem: 'api conflict', status: 409 }, 'the group\'s error handler inside it');
   const body = 'x'.repeat(20);
-  client.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n${body}`);
-  t.equal((await client.response()).body.toString(), '20', 'the app\'s 1 MiB limit outside the group');
-  client.write(`POST /api/big-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n${body}`);
-  t.equal((await client.response()).body.toString(), '20', 'a route\'s own limit wins over its group\'s');
-  client.write(`POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n${body}`);
-  res = await client.response();
-  t.equal(res.status, 413, 'the group\'s 8-byte limit inside it');
-  t.same(JSON.parse(res.body.toString()).status, 413);
+  t.equal((await app.inject({ method: 'POST', url: '/upload', body })).text(), '20', 'the app\'s 1 MiB limit outside the group');
+  t.equal((await app.inject({ method: 'POST', url: '/api/big-upload', body })).text(), '20', 'a route\'s own limit wins over its group\'s');
+  res = await app.inject({ method: 'POST', url: '/api/upload', body });
+  t.equal(res.statusCode, 413, 'the group\'s 8-byte limit inside it');
+  t.same(res.json<{ status: number }>().status, 413);
   t.same(appErrors, ['/fail app conflict', '/api/fail api conflict', '/api/upload request body of 20 bytes exceeds the limit of 8'], 'the app\'s onError sees every error');
   t.same(groupErrors, ['/api/fail api conflict', '/api/upload request body of 20 bytes exceeds the limit of 8'], 'the group\'s only its own');
 });
@@ -156,7 +141,7 @@ t.test('a group timeout applies to its routes; the app\'s handlerTimeout to the 
 
 t.test('onSend: headers on every answer (handlers, 404s, errors, streams), whole bodies replaced, scoped to groups', async (t) => {
   const seen: Array<string | null | undefined> = [];
-  const { port } = await startApp(t, {}, (app) => {
+  const app = injectApp(t, {}, (app) => {
     app.onSend((req, res, body) => {
       res.setHeader('X-Request-Id', `id-${req.path}`);
       seen.push(body === undefined ? undefined : body === null ? null : String(body));
@@ -179,11 +164,7 @@ t.test('onSend: headers on every answer (handlers, 404s, errors, streams), whole
       v2.get('/text', () => 'hello');
     });
   });
-  const client = await RawClient.connect(port);
-  const fetchOne = async (path: string) => {
-    client.write(get(path));
-    return client.response();
-  };
+  const fetchOne = (path: string) => app.inject({ url: path });
   let res = await fetchOne('/text');
   t.equal(res.headers['x-request-id'], 'id-/text');
   t.notOk(res.headers['x-version'], 'a group\'s onSend stays in the group');
@@ -191,13 +172,13 @@ t.test('onSend: headers on every answer (handlers, 404s, errors, streams), whole
   res = await fetchOne('/json');
   t.equal(res.headers['x-request-id'], 'id-/json');
   res = await fetchOne('/empty');
-  t.equal(res.status, 204);
+  t.equal(res.statusCode, 204);
   t.equal(res.headers['x-request-id'], 'id-/empty');
   res = await fetchOne('/missing');
-  t.equal(res.status, 404);
+  t.equal(res.statusCode, 404);
   t.equal(res.headers['x-request-id'], 'id-/missing', 'a 404 passes through onSend');
   res = await fetchOne('/boom');
-  t.equal(res.status, 500);
+  t.equal(res.statusCode, 500);
   t.equal(res.headers['x-request-id'], 'id-/boom', 'an error answer passes through onSend');
   res = await fetchOne('/stream');
   t.equal(res.body.toString(), 'ab');
@@ -213,7 +194,7 @@ t.test('onSend: headers on every answer (handlers, 404s, errors, streams), whole
 t.test('a failing onSend hook is reported and answered 500 once, without running the hooks again', async (t) => {
   const entries: ErrorLogEntry[] = [];
   let calls = 0;
-  const { port } = await startApp(t, { logErrors: (e) => entries.push(e) }, (app) => {
+  const app = injectApp(t, { logErrors: (e) => entries.push(e) }, (app) => {
     app.onSend((req) => {
       calls++;
       if (req.path === '/bad') throw new Error('onSend broke');
@@ -225,16 +206,12 @@ t.test('a failing onSend hook is reported and answered 500 once, without running
     app.get('/async', () => 'x');
     app.get('/ok', () => 'ok');
   });
-  const client = await RawClient.connect(port);
-  client.write(get('/bad'));
-  let res = await client.response();
-  t.equal(res.status, 500);
-  t.equal(res.body.toString(), 'Internal Server Error\n', 'the untransformed body is not sent');
-  client.write(get('/async'));
-  res = await client.response();
-  t.equal(res.status, 500, 'an async onSend hook is refused');
-  client.write(get('/ok'));
-  t.equal((await client.response()).body.toString(), 'ok');
+  let res = await app.inject({ url: '/bad' });
+  t.equal(res.statusCode, 500);
+  t.equal(res.text(), 'Internal Server Error\n', 'the untransformed body is not sent');
+  res = await app.inject({ url: '/async' });
+  t.equal(res.statusCode, 500, 'an async onSend hook is refused');
+  t.equal((await app.inject({ url: '/ok' })).text(), 'ok');
   t.equal(calls, 3, 'once per response');
   t.same(entries.map((e) => [e.phase, (e.error as { code?: string; message: string }).code ?? (e.error as Error).message]), [
     ['hook', 'onSend broke'],
@@ -243,7 +220,7 @@ t.test('a failing onSend hook is reported and answered 500 once, without running
 });
 
 t.test('the error handler keeps headers set by onRequest hooks unless it removes them; the handler\'s are dropped', async (t) => {
-  const { port } = await startApp(t, {}, (app) => {
+  const app = injectApp(t, {}, (app) => {
     app.onRequest((req, res) => {
       res.setHeader('Access-Control-Allow-Origin', '*');
       res.setHeader('X-Request-Id', 'r-1');
@@ -263,22 +240,18 @@ t.test('the error handler keeps headers set by onRequest hooks unless it removes
     });
     app.get('/hook-fails', () => 'unreachable');
   });
-  const client = await RawClient.connect(port);
-  client.write(get('/fail'));
-  let res = await client.response();
-  t.equal(res.status, 500);
+  let res = await app.inject({ url: '/fail' });
+  t.equal(res.statusCode, 500);
   t.equal(res.headers['access-control-allow-origin'], '*', 'CORS header from the hook kept');
   t.equal(res.headers['x-request-id'], 'r-1', 'the hook\'s value, not the handler\'s');
   t.notOk(res.headers['x-partial'], 'headers the handler set are dropped');
-  client.write(get('/strip'));
-  res = await client.response();
+  res = await app.inject({ url: '/strip' });
   t.equal(res.headers['access-control-allow-origin'], '*');
   t.notOk(res.headers['x-request-id'], 'the error handler removed it');
-  client.write(get('/hook-fails'));
-  res = await client.response();
-  t.equal(res.status, 400);
+  res = await app.inject({ url: '/hook-fails' });
+  t.equal(res.statusCode, 400);
   t.equal(res.headers['access-control-allow-origin'], '*', 'a failing hook keeps the headers hooks set before it');
-  t.same(JSON.parse(res.body.toString()), { error: 'bad hook input' });
+  t.same(res.json(), { error: 'bad hook input' });
 });
 
 t.test('WebSocket routes in a group: the group\'s onRequest hook decides before the upgrade', async (t) => {

@@ -19,6 +19,14 @@ export async function startApp(t: Teardown, options: AppOptions, setup: (app: Ap
   return { app, port };
 }
 
+/** An app served in process through app.inject(): no port, no socket; closed when the test ends. */
+export function injectApp(t: Teardown, options: AppOptions, setup: (app: App) => void): App {
+  const app = createServer({ logErrors: false, ...options });
+  setup(app);
+  t.teardown(() => app.close({ timeout: 500 }));
+  return app;
+}
+
 /** The engine without the app layer: the dispatcher gets the raw request and response. */
 export async function startEngine(t: Teardown, options: ServerOptions, dispatch: Dispatch): Promise<{ server: Server; port: number }> {
   const server = new Server(options, dispatch);
