@@ -299,9 +299,10 @@ export function parseResponse(data: Buffer, noBody: boolean, closed: boolean): P
     const headEnd = data.indexOf('\r\n\r\n', start, 'latin1');
     if (headEnd === -1) return null;
     const lines = data.toString('latin1', start, headEnd).split('\r\n');
-    const statusLine = /^HTTP\/(\d\.\d) (\d{3}) ?(.*)$/.exec(lines[0]!);
-    if (statusLine === null) throw new Error(`inject: unparseable status line ${JSON.stringify(lines[0])}`);
-    const statusCode = Number(statusLine[2]);
+    const statusLine = lines[0]!;
+    // HTTP/x.y SP 3DIGIT [SP reason]: what the engine writes (RFC 9112 4).
+    const statusCode = statusLine.startsWith('HTTP/') && statusLine[8] === ' ' ? Number(statusLine.slice(9, 12)) : NaN;
+    if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) throw new Error(`inject: unparseable status line ${JSON.stringify(statusLine)}`);
     const headers: Record<string, string | string[]> = Object.create(null);
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
@@ -359,8 +360,8 @@ export function parseResponse(data: Buffer, noBody: boolean, closed: boolean): P
       consumed: at,
       response: {
         statusCode,
-        statusMessage: statusLine[3]!,
-        httpVersion: statusLine[1]!,
+        statusMessage: statusLine.slice(13),
+        httpVersion: statusLine.slice(5, 8),
         headers,
         body,
         trailers,

@@ -14,6 +14,27 @@ const LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
 /** file → expressions in it, each with why its cost is linear in the input. */
 const REVIEWED: Record<string, Record<string, string>> = {
   'app/app.ts': { "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'route method token: one class, anchored; input is code, not requests' },
+  'app/cookies.ts': {
+    "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'a cookie name is a token: one class, anchored',
+    '/^[\\x20-\\x3a\\x3c-\\x7e]+$/': 'an attribute value: one class, anchored',
+    '/^[A-Za-z0-9-]+$/': 'one DNS label: one class, anchored',
+  },
+  'app/cors.ts': {
+    "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'a method or header name (and each name of Access-Control-Request-Headers, split on commas first): one class, anchored',
+    '/^[a-z][a-z0-9+.-]*$/i': 'a configured origin\'s scheme: one class, anchored',
+    '/^[^/\\s?#]+$/': 'a configured origin\'s host[:port]: one class, anchored',
+  },
+  'app/request-log.ts': {
+    "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'the request-id header name from options: one class, anchored',
+    '/^[\\x21-\\x7e]{1,128}$/': 'an incoming request id: anchored, at most 128 characters examined',
+  },
+  'inject.ts': {
+    "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'a method name given to inject(): one class, anchored',
+    '/[\\r\\n\\0]/': 'one class, no quantifier',
+    '/[\\s\\0]/': 'one class, no quantifier',
+    '/chunked/i': 'a literal, no quantifier',
+    '/\\bclose\\b/i': 'a literal between word boundaries, no quantifier',
+  },
   'app/fetch-adapter.ts': { '/chunked/i': 'a literal, no quantifier' },
   'app/fetch-request.ts': {
     '/^\\/[!$%&(-;=?-Z[\\]_a-z~]*$/': 'one class, anchored: one pass over the path',

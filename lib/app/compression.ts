@@ -27,8 +27,50 @@ export interface CompressOptions {
   filter?: (contentType: string) => boolean;
 }
 
-/** Text-like types; image, audio, video, fonts in woff2, archives are already compressed. text/event-stream is excluded: its events must not wait in a compressor. */
-const COMPRESSIBLE = /^(text\/(?!event-stream)|application\/(json|javascript|ecmascript|xml|xhtml\+xml|rss\+xml|atom\+xml|x-www-form-urlencoded|wasm|graphql|manifest\+json|ld\+json|problem\+json|vnd\.api\+json)|image\/svg\+xml|[a-z]+\/[^;]*\+(json|xml)\b)/i;
+/** Application types that are text; image, audio, video, fonts in woff2, archives are already compressed. */
+const TEXT_LIKE_APPLICATION = new Set([
+  'json', 'javascript', 'ecmascript', 'xml', 'xhtml+xml', 'rss+xml', 'atom+xml', 'x-www-form-urlencoded', 'wasm', 'graphql',
+  'manifest+json', 'ld+json', 'problem+json', 'vnd.api+json',
+]);
+
+/**
+ * Text-like types: text/* (but text/event-stream, whose events must not wait in a compressor),
+ * the application types above, image/svg+xml and any +json or +xml suffix. A scan of the media
+ * type, not an expression: Content-Type may carry anything a handler put there.
+ */
+function isCompressibleType(contentType: string): boolean {
+  const semi = contentType.indexOf(';');
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  const slash = type.indexOf('/');
+  if (slash <= 0) return false;
+  const top = type.slice(0, slash);
+  const sub = type.slice(slash + 1);
+  if (top === 'text') return sub !== 'event-stream';
+  if (top === 'application' && TEXT_LIKE_APPLICATION.has(sub)) return true;
+  if (type === 'image/svg+xml') return true;
+  return sub.endsWith('+json') || sub.endsWith('+xml');
+}
+
+/** A q parameter (RFC 9110 12.4.2: "q=" then 0 or 1 with up to three decimals), or null when malformed. */
+function qValue(parameter: string): number | null {
+  const p = parameter.trim();
+  if (p.length < 3 || (p.charCodeAt(0) | 0x20) !== 0x71) return null; // q or Q
+  let i = 1;
+  while (i < p.length && (p[i] === ' ' || p[i] === '\t')) i++;
+  if (p[i] !== '=') return null;
+  const value = p.slice(i + 1).trim();
+  const first = value.charCodeAt(0);
+  if (value.length === 0 || value.length > 5 || (first !== 0x30 && first !== 0x31)) return null;
+  if (value.length > 1) {
+    if (value[1] !== '.') return null;
+    for (let k = 2; k < value.length; k++) {
+      const c = value.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) return null;
+    }
+  }
+  return Math.min(1, Number(value));
+}
+
 const OPTION_KEYS = new Set(['encodings', 'threshold', 'gzipLevel', 'brotliQuality', 'cacheBytes', 'filter']);
 
 /**
@@ -48,8 +90,7 @@ export function negotiateEncoding(header: string | undefined, offered: readonly 
     if (coding === '') continue;
     let q = 1;
     if (semi !== -1) {
-      const param = /^\s*q\s*=\s*([01](\.\d{0,3})?)\s*$/i.exec(item.slice(semi + 1));
-      q = param === null ? 0 : Math.min(1, Number(param[1]));
+      q = qValue(item.slice(semi + 1)) ?? 0;
     }
     if (coding === '*') star = q;
     else if (!rated.has(coding)) rated.set(coding, q);
@@ -127,7 +168,7 @@ export class ResponseEncoder {
     if (status < 200 || status === 204 || status === 304 || status === 206 || type === undefined || !this.settings.filter(type)) {
       return (this.coding = null);
     }
-    if (res.hasHeader('Content-Encoding') || res.hasHeader('Content-Range') || /no-transform/i.test(res.getHeader('Cache-Control') ?? '')) {
+    if (res.hasHeader('Content-Encoding') || res.hasHeader('Content-Range') || String(res.getHeader('Cache-Control') ?? '').toLowerCase().includes('no-transform')) {
       return (this.coding = null);
     }
     // The representation depends on Accept-Encoding from here on, whether or not this one is compressed.
@@ -258,7 +299,7 @@ export function compress(options: CompressOptions = {}): OnRequestHook {
   if (!Array.isArray(offered) || offered.length === 0 || offered.some((e) => e !== 'br' && e !== 'gzip')) {
     throw new UsageError('ERR_INVALID_OPTION', 'compress: encodings must be a non-empty list of \'br\' and \'gzip\'');
   }
-  const filter = options.filter ?? ((type: string) => COMPRESSIBLE.test(type));
+  const filter = options.filter ?? isCompressibleType;
   if (typeof filter !== 'function') throw new UsageError('ERR_INVALID_OPTION', 'compress: filter must be a function');
   const cacheBytes = checkInteger(options.cacheBytes ?? 8 * 1024 * 1024, 'cacheBytes', 0, Number.MAX_SAFE_INTEGER);
   const settings: Settings = {

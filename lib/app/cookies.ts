@@ -28,7 +28,14 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // A domain or path attribute value: no CTLs and no ';' (RFC 6265 4.1.1 av-octet), so an attribute
 // can never end early and start another one or a header.
 const ATTRIBUTE_VALUE = /^[\x20-\x3a\x3c-\x7e]+$/;
-const DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+/** One DNS label (RFC 1035 2.3.1 as relaxed by RFC 1123): letters, digits, inner hyphens. */
+const LABEL = /^[A-Za-z0-9-]+$/;
+
+/** A Domain attribute: dot-separated labels, a leading dot allowed (RFC 6265 5.2.3 ignores it). */
+function isDomain(value: string): boolean {
+  const labels = (value.startsWith('.') ? value.slice(1) : value).split('.');
+  return labels.every((label) => LABEL.test(label) && !label.startsWith('-') && !label.endsWith('-'));
+}
 const SAME_SITE: Readonly<Record<string, string>> = { strict: 'Strict', lax: 'Lax', none: 'None' };
 
 function invalid(message: string): UsageError {
@@ -141,7 +148,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
     out += `; Expires=${o.expires.toUTCString()}`;
   }
   if (o.domain !== undefined) {
-    if (typeof o.domain !== 'string' || !DOMAIN.test(o.domain)) throw invalid(`cookie ${name}: invalid domain ${JSON.stringify(o.domain)}`);
+    if (typeof o.domain !== 'string' || !isDomain(o.domain)) throw invalid(`cookie ${name}: invalid domain ${JSON.stringify(o.domain)}`);
     out += `; Domain=${o.domain}`;
   }
   const path = o.path ?? '/';

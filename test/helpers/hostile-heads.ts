@@ -25,6 +25,11 @@ export function hostileApp(app: App, root: string): void {
   app.get('/host', (req) => String(req.hostname.length));
   app.get('/ping', () => 'pong');
   app.ws('/ws', (socket) => socket.close());
+  // The toolkit's parsers of request headers: cookies, a CORS preflight's header list, Accept-Encoding's q-values.
+  app.get('/cookies', (req) => String(Object.keys(req.cookies).length));
+  app.group('/cors', (api) => api.cors({ origin: '*' }).get('/x', () => 'ok'));
+  app.get('/big', (_req, res) => res.type('text/plain').send('x'.repeat(4096)));
+  app.compress();
 }
 
 export function writeHostileRoot(root: string): void {
@@ -86,6 +91,13 @@ export function hostileCases(limit = 16_384): HostileCase[] {
     ['Sec-WebSocket-Key: base64 at length', '/ws', 'Sec-WebSocket-Key', (n) => 'A'.repeat(n), 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n', 400, true],
     ['Upgrade: many protocols', '/ping', 'Upgrade', (n) => repeatTo('h2c, ', n), '', 200],
   ];
+  cases.push(
+    ['Cookie: many pairs, parsed', '/cookies', 'Cookie', (n) => repeatTo('a=b; ', n), '', 200],
+    ['Cookie: one long quoted value', '/cookies', 'Cookie', (n) => `a="${'x'.repeat(n - 3)}`, '', 200],
+    ['Cookie: spaces and semicolons', '/cookies', 'Cookie', (n) => repeatTo(' ;', n), '', 200],
+    ['Accept-Encoding: q-values spaced out', '/big', 'Accept-Encoding', (n) => repeatTo('gzip ; q =  0.5 , ', n), '', 200],
+    ['Accept-Encoding: a long parameter', '/big', 'Accept-Encoding', (n) => `gzip;q${' '.repeat(n - 10)}=0.5`, '', 200],
+  );
   const list = cases.map(([name, target, field, value, extra, status, closes]) => ({
     name,
     request: build(limit, target, field, value, extra),
@@ -107,6 +119,16 @@ export function hostileCases(limit = 16_384): HostileCase[] {
   ];
   for (const [name, target, status] of targets) {
     list.push({ name, request: build(limit, target, 'X-Filler', (n) => 'f'.repeat(n)), status, closes: false });
+  }
+  // CORS preflights: the requested header names are checked one by one before being reflected.
+  const preflight = 'Origin: https://a.example\r\nAccess-Control-Request-Method: GET\r\n';
+  for (const [name, value] of [
+    ['Access-Control-Request-Headers: many names', (n: number) => repeatTo('x-a , ', n)],
+    ['Access-Control-Request-Headers: commas and spaces', (n: number) => repeatTo(' ,', n)],
+  ] as const) {
+    // Built 4 bytes short: "OPTIONS" is 4 longer than "GET".
+    const request = `OPTIONS ${build(limit - 4, '/cors/x', 'Access-Control-Request-Headers', value, preflight).slice(4)}`;
+    list.push({ name, request, status: 204, closes: false });
   }
   return list;
 }
