@@ -146,6 +146,61 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+interface Contender {
+  name: string;
+  script: string;
+  env?: Record<string, string | undefined>;
+}
+
+interface Measurement<N extends string> {
+  rounds: Record<N, number[]>;
+  median: Record<N, number>;
+  /** Server CPU time per request in µs (median of the rounds): independent of whether wrk or the server was the bottleneck. */
+  cpuPerRequest: Record<N, number>;
+}
+
+/**
+ * Starts every contender on its own port, warms each up (JIT and connection setup stay out of the
+ * measurement), then runs ROUNDS interleaved rounds of wrk against each, reading the server's CPU
+ * time around every round; the servers are stopped whatever happens.
+ */
+async function measure<N extends string>(c: Case, contenders: ReadonlyArray<Contender & { name: N }>, scheme = 'http', env: Record<string, string> = {}): Promise<Measurement<N>> {
+  const children: ChildProcess[] = [];
+  const ports = {} as Record<N, number>;
+  const rounds = {} as Record<N, number[]>;
+  const cpuRounds = {} as Record<N, number[]>;
+  const pids = {} as Record<N, number | undefined>;
+  try {
+    for (const s of contenders) {
+      ports[s.name] = port++;
+      rounds[s.name] = [];
+      cpuRounds[s.name] = [];
+      const child = await startServer(s.script, ports[s.name], c.ceiling, { ...env, ...s.env });
+      children.push(child);
+      pids[s.name] = child.pid;
+      await wrk(c, ports[s.name], WARMUP, scheme);
+    }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of contenders) {
+        const before = cpuMs(pids[s.name]);
+        const measured = await wrk(c, ports[s.name], DURATION, scheme);
+        const after = cpuMs(pids[s.name]);
+        rounds[s.name].push(measured.rps);
+        if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
+      }
+    }
+  } finally {
+    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  }
+  const med = {} as Record<N, number>;
+  const cpu = {} as Record<N, number>;
+  for (const s of contenders) {
+    med[s.name] = median(rounds[s.name]);
+    cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
+  }
+  return { rounds, median: med, cpuPerRequest: cpu };
+}
+
 interface CaseResult {
   id: string;
   title: string;
@@ -161,40 +216,8 @@ const results: CaseResult[] = [];
 const started = Date.now();
 let port = 3300;
 for (const c of selected) {
-  const children: ChildProcess[] = [];
-  const ports = {} as Record<ServerName, number>;
-  const rounds = {} as Record<ServerName, number[]>;
-  const cpuRounds = {} as Record<ServerName, number[]>;
-  const pids = {} as Record<ServerName, number | undefined>;
   const servers = c.defaults ? [...SERVERS, LINGER_DEFAULTS] : SERVERS;
-  try {
-    for (const s of servers) {
-      ports[s.name] = port++;
-      rounds[s.name] = [];
-      cpuRounds[s.name] = [];
-      const child = await startServer(s.script, ports[s.name], c.ceiling, s.env);
-      children.push(child);
-      pids[s.name] = child.pid;
-      await wrk(c, ports[s.name], WARMUP); // JIT and connection setup stay out of the measurement
-    }
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const s of servers) {
-        const before = cpuMs(pids[s.name]);
-        const measured = await wrk(c, ports[s.name], DURATION);
-        const after = cpuMs(pids[s.name]);
-        rounds[s.name].push(measured.rps);
-        if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
-      }
-    }
-  } finally {
-    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  }
-  const med = {} as Record<ServerName, number>;
-  const cpu = {} as Record<ServerName, number>;
-  for (const s of servers) {
-    med[s.name] = median(rounds[s.name]);
-    cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
-  }
+  const { rounds, median: med, cpuPerRequest: cpu } = await measure<ServerName>(c, servers);
   results.push({ id: c.id, title: c.title, rounds, median: med, cpuPerRequest: cpu, ...(c.target !== undefined ? { target: c.target } : {}) });
   console.log(`${c.title}: ${servers.map((s) => `${s.name} ${med[s.name].toFixed(0)}`).join(', ')}; linger/ceiling ${(med.linger / med.ceiling).toFixed(2)}, linger/node:http ${(med.linger / med['node:http']).toFixed(2)}`);
 }
@@ -210,39 +233,7 @@ interface HonoResult {
 const honoSelected = process.env.CASES ? HONO_CASES.filter((c) => process.env.CASES!.split(',').includes(c.id)) : HONO_CASES;
 const honoResults: HonoResult[] = [];
 for (const c of honoSelected) {
-  const children: ChildProcess[] = [];
-  const ports = {} as Record<HonoServerName, number>;
-  const rounds = {} as Record<HonoServerName, number[]>;
-  const cpuRounds = {} as Record<HonoServerName, number[]>;
-  const pids = {} as Record<HonoServerName, number | undefined>;
-  try {
-    for (const s of HONO_SERVERS) {
-      ports[s.name] = port++;
-      rounds[s.name] = [];
-      cpuRounds[s.name] = [];
-      const child = await startServer(s.script, ports[s.name], c.ceiling, s.env);
-      children.push(child);
-      pids[s.name] = child.pid;
-      await wrk(c, ports[s.name], WARMUP);
-    }
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const s of HONO_SERVERS) {
-        const before = cpuMs(pids[s.name]);
-        const measured = await wrk(c, ports[s.name], DURATION);
-        const after = cpuMs(pids[s.name]);
-        rounds[s.name].push(measured.rps);
-        if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
-      }
-    }
-  } finally {
-    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  }
-  const med = {} as Record<HonoServerName, number>;
-  const cpu = {} as Record<HonoServerName, number>;
-  for (const s of HONO_SERVERS) {
-    med[s.name] = median(rounds[s.name]);
-    cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
-  }
+  const { rounds, median: med, cpuPerRequest: cpu } = await measure<HonoServerName>(c, HONO_SERVERS);
   honoResults.push({ id: c.id, title: c.title, pipelined: c.pipeline !== undefined, rounds, median: med, cpuPerRequest: cpu });
   console.log(`${c.title}: ${HONO_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; hono linger/node-server ${(med['hono on linger'] / med['hono on node-server']).toFixed(2)}, hono linger/native ${(med['hono on linger'] / med['linger native']).toFixed(2)}`);
 }
@@ -281,39 +272,7 @@ if (httpsSelected.length > 0) {
   const tlsEnv = { TLS_CERT: issued.certFile, TLS_KEY: issued.keyFile };
   try {
     for (const c of httpsSelected) {
-      const children: ChildProcess[] = [];
-      const ports = {} as Record<HttpsServerName, number>;
-      const rounds = {} as Record<HttpsServerName, number[]>;
-      const cpuRounds = {} as Record<HttpsServerName, number[]>;
-      const pids = {} as Record<HttpsServerName, number | undefined>;
-      try {
-        for (const s of HTTPS_SERVERS) {
-          ports[s.name] = port++;
-          rounds[s.name] = [];
-          cpuRounds[s.name] = [];
-          const child = await startServer(s.script, ports[s.name], c.ceiling, tlsEnv);
-          children.push(child);
-          pids[s.name] = child.pid;
-          await wrk(c, ports[s.name], WARMUP, 'https');
-        }
-        for (let r = 0; r < ROUNDS; r++) {
-          for (const s of HTTPS_SERVERS) {
-            const before = cpuMs(pids[s.name]);
-            const measured = await wrk(c, ports[s.name], DURATION, 'https');
-            const after = cpuMs(pids[s.name]);
-            rounds[s.name].push(measured.rps);
-            if (before !== null && after !== null && measured.requests > 0) cpuRounds[s.name].push(((after - before) * 1000) / measured.requests);
-          }
-        }
-      } finally {
-        for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-      }
-      const med = {} as Record<HttpsServerName, number>;
-      const cpu = {} as Record<HttpsServerName, number>;
-      for (const s of HTTPS_SERVERS) {
-        med[s.name] = median(rounds[s.name]);
-        cpu[s.name] = cpuRounds[s.name].length > 0 ? median(cpuRounds[s.name]) : NaN;
-      }
+      const { rounds, median: med, cpuPerRequest: cpu } = await measure<HttpsServerName>(c, HTTPS_SERVERS, 'https', tlsEnv);
       httpsResults.push({ id: c.id, title: c.title, rounds, median: med, cpuPerRequest: cpu });
       console.log(`${c.title}: ${HTTPS_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; linger/node:https ${(med.linger / med['node:https']).toFixed(2)}`);
     }
@@ -351,37 +310,17 @@ interface ToolkitResult { id: string; title: string; names: [string, string]; rp
 const toolkitSelected = process.env.CASES ? TOOLKIT_CASES.filter((c) => process.env.CASES!.split(',').includes(c.id)) : TOOLKIT_CASES;
 const toolkitResults: ToolkitResult[] = [];
 for (const c of toolkitSelected) {
-  const children: ChildProcess[] = [];
-  const rounds: [number[], number[]] = [[], []];
-  const cpuRounds: [number[], number[]] = [[], []];
-  const ports: number[] = [];
-  const pids: Array<number | undefined> = [];
-  try {
-    for (const side of c.pair) {
-      ports.push(port++);
-      const child = await startServer(side.script ?? built('./servers/linger.js'), ports[ports.length - 1]!, c.ceiling, side.env);
-      children.push(child);
-      pids.push(child.pid);
-      await wrk(c, ports[ports.length - 1]!, WARMUP);
-    }
-    for (let r = 0; r < ROUNDS; r++) {
-      for (let i = 0; i < 2; i++) {
-        const before = cpuMs(pids[i]);
-        const measured = await wrk(c, ports[i]!, DURATION);
-        const after = cpuMs(pids[i]);
-        rounds[i as 0 | 1].push(measured.rps);
-        if (before !== null && after !== null && measured.requests > 0) cpuRounds[i as 0 | 1].push(((after - before) * 1000) / measured.requests);
-      }
-    }
-  } finally {
-    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  }
+  const [first, second] = c.pair;
+  const m = await measure(c, [
+    { name: first.name, script: first.script ?? built('./servers/linger.js'), env: first.env },
+    { name: second.name, script: second.script ?? built('./servers/linger.js'), env: second.env },
+  ]);
   const result: ToolkitResult = {
     id: c.id,
     title: c.title,
-    names: [c.pair[0].name, c.pair[1].name],
-    rps: [median(rounds[0]), median(rounds[1])],
-    cpu: [cpuRounds[0].length > 0 ? median(cpuRounds[0]) : NaN, cpuRounds[1].length > 0 ? median(cpuRounds[1]) : NaN],
+    names: [first.name, second.name],
+    rps: [m.median[first.name]!, m.median[second.name]!],
+    cpu: [m.cpuPerRequest[first.name]!, m.cpuPerRequest[second.name]!],
   };
   toolkitResults.push(result);
   console.log(`${c.title}: ${result.names[0]} ${result.rps[0].toFixed(0)} (${result.cpu[0].toFixed(2)} µs/req), ${result.names[1]} ${result.rps[1].toFixed(0)} (${result.cpu[1].toFixed(2)} µs/req); throughput ${(result.rps[1] / result.rps[0]).toFixed(2)}x, CPU per request +${(result.cpu[1] - result.cpu[0]).toFixed(2)} µs`);
