@@ -8,7 +8,15 @@ import { formatHttpDate } from '../http1/date-cache.js';
 import { HttpError } from '../connection/http-error.js';
 import { contentTypeFor } from './mime-types.js';
 import type { Request } from './request.js';
-import type { Response } from './response.js';
+import type { OutgoingResponse } from '../connection/outgoing-response.js';
+
+/**
+ * What a file is written to: the engine's response plus a stream pipe (the app's Response). Named
+ * here rather than imported from response.ts, which calls sendFile: the two files stay a layer apart.
+ */
+export interface FileTarget extends Pick<OutgoingResponse, 'setHeader' | 'status' | 'end'> {
+  stream(source: AsyncIterable<unknown>): Promise<void>;
+}
 
 export interface FileOptions {
   /** Content-Type; by default from the file's extension. */
@@ -70,7 +78,7 @@ export async function openRegularFile(path: string, known?: Stats): Promise<{ ha
 }
 
 /** `known`: the path's stat when the caller already has it (serveStatic), saving one system call. */
-export async function sendFile(req: Request<unknown>, res: Response, path: string, options: FileOptions = {}, known?: Stats): Promise<void> {
+export async function sendFile(req: Request<unknown>, res: FileTarget, path: string, options: FileOptions = {}, known?: Stats): Promise<void> {
   const opened = await openRegularFile(path, known);
   if (opened === null) throw new HttpError(404, 'ERR_NOT_FOUND', 'Not Found');
   const { handle, stats } = opened;
