@@ -9,12 +9,13 @@ import type { OutgoingResponse, ResponseHost } from '../connection/outgoing-resp
 import type { HttpError } from '../connection/http-error.js';
 import { UsageError } from '../http1/protocol-error.js';
 import {
-  dispatch, errorLogOf, reportHandlerTimeout, runResponseHooks,
+  dispatch, errorLogOf, reportHandlerTimeout,
   type ErrorHandler, type ErrorLog, type OnSendHook, type Handler, type Hooks, type OnErrorHook, type OnRequestHook, type OnResponseHook, type Route, type RouteOptions,
 } from './dispatch.js';
 import { checkBodyLimit, DEFAULT_BODY_LIMIT, Request, type RouteParams } from './request.js';
 import { makeGroup, RouteGroup, type GroupOptions, type RouteRegistrar } from './route-group.js';
 import { Response } from './response.js';
+import { runResponseHooks } from './response-hooks.js';
 import { cookieKeysOf, type CookieSecret } from './cookies.js';
 import { cors as corsHook, type CorsOptions } from './cors.js';
 import { closeLevel, loggerOf, requestIdHeaderOf, type Logger } from './request-log.js';

@@ -1,16 +1,20 @@
-// The only code that calls user code: hooks, route handlers, the error handler and fetch handlers.
-// Return values become responses; thrown or rejected errors become the error handler's answer
-// (by default 500, or the error's statusCode), and nothing a handler does can reach the engine.
+// Routing and the user code that answers: onRequest hooks, route handlers, the error handler and
+// fetch handlers (response-hooks.ts runs the hooks around the response). Return values become
+// responses; thrown or rejected errors become the error handler's answer (by default 500, or the
+// error's statusCode), and nothing a handler does can reach the engine.
 
 import type { Router } from './router.js';
 import type { Request } from './request.js';
 import type { Body, Response } from './response.js';
 import { sendWebResponse, toWebRequest } from './fetch-adapter.js';
-import { UsageError } from '../http1/protocol-error.js';
 import { OriginalResponse } from './fetch-response.js';
 import type { ErrorLog, ErrorPhase } from './error-log.js';
+import {
+  defaultErrorResponse, isThenable, reportError, resetResponse, statusOf, type ResponseHooks, type SendBody,
+} from './response-hooks.js';
 
 export { errorLogOf, logToStderr, type ErrorLog, type ErrorLogEntry, type ErrorPhase } from './error-log.js';
+export type { SendBody } from './response-hooks.js';
 
 export type Handler<Params = Record<string, string>> = (req: Request<Params>, res: Response) => Body | void | Promise<Body | void>;
 
@@ -27,8 +31,6 @@ export type OnErrorHook = (error: unknown, req: Request, res: Response) => void;
  * response, whose head alone is about to go out (its return value is then ignored). Synchronous.
  */
 export type OnSendHook = (req: Request, res: Response, body: SendBody | undefined) => SendBody | void;
-/** A whole body as onSend hooks see and replace it. */
-export type SendBody = string | Buffer | Uint8Array | null;
 /**
  * Answers a failed request; before it runs the response is reset to the error's status (500 or its
  * statusCode) with the headers the onRequest hooks had set (the handler's are dropped).
@@ -55,7 +57,7 @@ export interface Route {
   readonly hooks: Hooks;
 }
 
-export interface Hooks {
+export interface Hooks extends ResponseHooks<Response> {
   readonly onRequest: OnRequestHook[];
   readonly onSend: OnSendHook[];
   readonly onResponse: OnResponseHook[];
@@ -252,75 +254,8 @@ function errorHandlerFailed(hooks: Hooks, req: Request, res: Response, err: unkn
 }
 
 /** The engine answered 503 for a handler that did not start in time: onError hooks and the log hear of it. */
-export function reportHandlerTimeout(hooks: Hooks, req: Request, res: Response, err: unknown): void {
+export function reportHandlerTimeout(hooks: ResponseHooks<Response>, req: Request, res: Response, err: unknown): void {
   reportError(hooks, req, res, err, 'timeout');
-}
-
-function reportError(hooks: Hooks, req: Request, res: Response, err: unknown, phase: ErrorPhase): void {
-  for (const hook of hooks.onError) {
-    try {
-      hook(err, req, res);
-    } catch (hookError) {
-      // An observer that fails cannot be reported to itself; the log still hears of it.
-      logError(hooks, req, res, hookError, 'hook');
-    }
-  }
-  logError(hooks, req, res, err, phase);
-}
-
-/** Client errors (4xx answers) are answers, not failures: only 5xx answers and the other phases are logged. */
-function logError(hooks: Hooks, req: Request, res: Response, err: unknown, phase: ErrorPhase): void {
-  const log = hooks.log;
-  if (log === null) return;
-  const statusCode = phase === 'request' ? statusOf(err) : phase === 'timeout' ? 503 : res.statusCode;
-  if (phase === 'request' && statusCode < 500) return;
-  try {
-    log({ error: err, phase, statusCode, method: req.method, url: req.url, httpVersion: req.httpVersion });
-  } catch {
-    // A log that fails has nowhere to report to; the response goes on regardless.
-  }
-}
-
-/** What runSendHooks returns when a hook failed: the response was answered 500 in its place. */
-export const SEND_FAILED: unique symbol = Symbol('onSend failed');
-
-/**
- * Runs the onSend hooks of a response about to send its head; the body they leave, or SEND_FAILED
- * once a failing hook has been reported and a plain 500 sent instead (without running them again).
- */
-export function runSendHooks(hooks: Hooks, req: Request, res: Response, body: SendBody | undefined): SendBody | undefined | typeof SEND_FAILED {
-  const list = hooks.onSend;
-  for (let i = 0; i < list.length; i++) {
-    let result: unknown;
-    try {
-      result = list[i]!(req, res, body);
-      if (isThenable(result)) throw new UsageError('ERR_INVALID_HOOK', 'onSend hooks are synchronous: the head is being written');
-      if (result !== undefined && body !== undefined) {
-        if (result !== null && typeof result !== 'string' && !(result instanceof Uint8Array)) {
-          throw new UsageError('ERR_INVALID_HOOK', `an onSend hook returned ${typeof result}: a replacement body is a string, Buffer, Uint8Array or null`);
-        }
-        body = result;
-      }
-    } catch (err) {
-      reportError(hooks, req, res, err, 'hook');
-      if (res.headersSent || res._preempted) return SEND_FAILED;
-      resetResponse(res);
-      defaultErrorResponse(res, null);
-      return SEND_FAILED;
-    }
-  }
-  return body;
-}
-
-/** Runs the onResponse hooks; called by the app when the engine reports a response complete. */
-export function runResponseHooks(hooks: Hooks, req: Request, res: Response): void {
-  for (const hook of hooks.onResponse) {
-    try {
-      hook(req, res);
-    } catch (err) {
-      reportError(hooks, req, res, err, 'hook');
-    }
-  }
 }
 
 /** A web-standard handler (a Hono app's fetch): the second argument gives access to linger's own objects. */
@@ -356,28 +291,4 @@ function sendFetchResult(hooks: Hooks, req: Request, res: Response, web: unknown
   } catch (err) {
     fail(hooks, req, res, err);
   }
-}
-
-function resetResponse(res: Response): void {
-  const kept = res._hookHeaders;
-  res.headerList.length = 0;
-  if (kept !== null) res.headerList.push(...kept);
-  res.removeHeader('Content-Length');
-  res.statusMessage = undefined;
-}
-
-function defaultErrorResponse(res: Response, err: unknown): void {
-  const status = statusOf(err);
-  res.status(status).setHeader('Content-Type', 'text/plain; charset=utf-8');
-  // Only statuses the error chose are explained; a 500 does not leak internals.
-  res.end(status === 500 ? 'Internal Server Error\n' : `${(err as Error).message}\n`);
-}
-
-function statusOf(err: unknown): number {
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' && Number.isInteger(code) && code >= 400 && code <= 599 ? code : 500;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -4,7 +4,13 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { HttpError } from '../connection/http-error.js';
-import type { Request } from './request.js';
+import type { IncomingRequest } from '../connection/incoming-request.js';
+
+/**
+ * What a form is read from: the request's headers and body (request.ts's Request, with its body
+ * limit). Named by shape here rather than imported from request.ts, which calls these readers.
+ */
+export interface FormSource extends Pick<IncomingRequest, 'header' | 'text'>, AsyncIterable<Buffer> {}
 
 export interface FormOptions {
   /** Most fields accepted (413 beyond). Default 1000. */
@@ -50,7 +56,7 @@ const DEFAULT_LIMITS: Required<MultipartLimits> = {
   parts: 1010,
 };
 
-function mediaType(req: Request<unknown>): string {
+function mediaType(req: FormSource): string {
   const type = req.header('content-type') ?? '';
   const semi = type.indexOf(';');
   return (semi === -1 ? type : type.slice(0, semi)).trim().toLowerCase();
@@ -65,7 +71,7 @@ function limitReached(what: string): HttpError {
 }
 
 /** The urlencoded body's fields; 415 for another media type, 413 past `fields` or the body limit. */
-export async function readForm(req: Request<unknown>, options: FormOptions | undefined): Promise<URLSearchParams> {
+export async function readForm(req: FormSource, options: FormOptions | undefined): Promise<URLSearchParams> {
   if (mediaType(req) !== 'application/x-www-form-urlencoded') throw unsupported('application/x-www-form-urlencoded');
   const maxFields = options?.fields ?? DEFAULT_LIMITS.fields;
   const text = await req.text();
@@ -98,7 +104,7 @@ function loadBusboy(): Promise<BusboyFactory> {
  * and the next chunk is read only when busboy has taken the last one, which it does only once the
  * file stream being written has room: a slow consumer slows the upload down to its own pace.
  */
-export async function* readMultipart(req: Request<unknown>, limits: MultipartLimits | undefined): AsyncGenerator<Part, void, undefined> {
+export async function* readMultipart(req: FormSource, limits: MultipartLimits | undefined): AsyncGenerator<Part, void, undefined> {
   if (mediaType(req) !== 'multipart/form-data') throw unsupported('multipart/form-data');
   const l = { ...DEFAULT_LIMITS, ...limits };
   const createBusboy = await loadBusboy();

@@ -150,7 +150,7 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
    * `fields` (default 1000) or the body limit; read once, like text().
    */
   form(options?: FormOptions): Promise<URLSearchParams> {
-    return readForm(this as Request<unknown>, options);
+    return readForm(this, options);
   }
 
   /**
@@ -160,7 +160,7 @@ export class Request<Params = Record<string, string>> extends IncomingRequest {
    * next part, or it is discarded.
    */
   multipart(limits?: MultipartLimits): AsyncGenerator<Part, void, undefined> {
-    return readMultipart(this as Request<unknown>, limits);
+    return readMultipart(this, limits);
   }
 
   /** Per-request state for hooks and handlers (a user id set by an auth hook, a start time). */

@@ -6,21 +6,32 @@ import { OutgoingResponse, type HeaderValue } from '../connection/outgoing-respo
 import { UsageError } from '../http1/protocol-error.js';
 import { sendFile, type FileOptions } from './file-response.js';
 import type { Request } from './request.js';
-import { runSendHooks, SEND_FAILED, type Hooks } from './dispatch.js';
+import { runSendHooks, SEND_FAILED, type ResponseHooks } from './response-hooks.js';
 import { serializeCookie, type CookieOptions } from './cookies.js';
-import type { ResponseEncoder } from './compression.js';
 
 /** What a handler may return or send: numbers and booleans are JSON like objects (`42` sends `42`). */
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<unknown> | object | number | boolean | null | undefined;
 
+/**
+ * @internal What write/end go through once compress() armed a response: compression.ts's
+ * ResponseEncoder, named by shape here so that this file, which compression.ts imports, needs
+ * nothing of it.
+ */
+export interface BodyEncoder {
+  end(res: Response, body: Buffer | Uint8Array | string | null | undefined, trailers: readonly string[] | undefined): void;
+  write(res: Response, chunk: Buffer | Uint8Array | string): boolean;
+  flushHeaders(res: Response): void;
+  drained(res: Response): Promise<void>;
+}
+
 export class Response extends OutgoingResponse {
   // Defaults on the prototype (below the class), not per instance: a response whose route has no
   // group and no onSend hooks never writes them, so the common response carries no extra fields.
-  /** @internal the hooks of a group route's response; null: the app's */ declare _hooks: Hooks | null;
-  /** @internal set while onSend hooks are still to run before the head */ declare _sendHooks: Hooks | null;
+  /** @internal the hooks of a group route's response; null: the app's */ declare _hooks: ResponseHooks<Response> | null;
+  /** @internal set while onSend hooks are still to run before the head */ declare _sendHooks: ResponseHooks<Response> | null;
   /** @internal headers the onRequest hooks had set when the handler started; an error answer keeps them */ declare _hookHeaders: string[] | null;
   /** @internal a whole body's length, recorded by the request log's onSend hook; -1 otherwise */ declare _bodyBytes: number;
-  /** @internal set by the compress hook: write/end go through it after the onSend hooks */ declare _encoder: ResponseEncoder | null;
+  /** @internal set by the compress hook: write/end go through it after the onSend hooks */ declare _encoder: BodyEncoder | null;
 
   override end(body?: Buffer | Uint8Array | string | null, trailers?: readonly string[]): void {
     const hooks = this._sendHooks;
