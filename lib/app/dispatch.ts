@@ -139,7 +139,7 @@ function runRoute(router: Router<Route>, hooks: Hooks, route: Route | null, req:
   }
   // The route's own handler timeout, kept by the engine with the server's handlerTimeout (one clock,
   // started once the request is received, so a slow upload is never cut by it).
-  if (route.timeout !== null) res._handlerTimeout = route.timeout;
+  if (route.timeout !== null) res._routeTimeout = route.timeout;
   let result: unknown;
   try {
     result = route.handler(req, res);

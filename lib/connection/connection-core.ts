@@ -60,7 +60,7 @@ export abstract class ConnectionCore implements DeadlineOwner {
     this.options = host.config;
     this.input = new RequestInput(host.parserLimits);
     this.output = new OutputWriter(socket, host.counters);
-    this.pipeline = new ResponsePipeline(this.output);
+    this.pipeline = new ResponsePipeline(this.output, host.config.handlerTimeout);
     this.acceptedAt = this.idleSince = host.sweeper.now;
     this.secure = (socket as TLSSocket).encrypted === true;
     // RFC 9112 9.3 allows pipelined responses; small responses must not wait for Nagle's ACK clock.

@@ -97,7 +97,6 @@ export class Connection extends ConnectionCore implements RequestHost, ResponseH
     const app = host.app;
     const request = app.createRequest(head, this, sequence, hasBody);
     const response = app.createResponse(request, this);
-    response._handlerTimeout = this.options.handlerTimeout;
     this.pipeline.push(response);
     const decision = atRequestHead(head, sequence, host.shuttingDown, this.options);
     if (decision !== KEEP) {
@@ -337,7 +336,7 @@ export class Connection extends ConnectionCore implements RequestHost, ResponseH
   /** handlerTimeout or a route's timeout: 503 in the handler's place, its signal aborted, its later writes ignored. */
   private preemptOverdueHandlers(now: number): void {
     for (let r = this.pipeline.overdueHandler(now, this.upgrade.response); r !== null && this.state === OPEN; r = this.pipeline.overdueHandler(now, this.upgrade.response)) {
-      const error = new HttpError(503, 'ERR_HANDLER_TIMEOUT', `the handler did not start a response within ${r._handlerTimeout} ms`);
+      const error = new HttpError(503, 'ERR_HANDLER_TIMEOUT', `the handler did not start a response within ${this.pipeline.handlerTimeoutOf(r)} ms`);
       this.preempt(r, 503, 'handler-timeout');
       r.request._abort(error);
       this.host.app.handlerTimedOut(r, error);

@@ -41,7 +41,7 @@ export class OutgoingResponse {
   /** @internal all output handed to the connection */ _complete = false;
   /** @internal the engine answered (timeout) or dropped this response; handler writes are ignored */ _preempted = false;
   /** @internal when the handler timer started (request fully received); 0 = not yet */ _handlerClockFrom = 0;
-  /** @internal ms the handler has to start its answer (handlerTimeout or the route's timeout); 0 = none */ _handlerTimeout = 0;
+  /** @internal the route's own handler timeout in ms, -1: the server's handlerTimeout (a prototype default: most routes have none) */ declare _routeTimeout: number;
   /** @internal why the connection closes after this response; null keeps it alive */ _closeReason: CloseReason | null = null;
   /** @internal the handler set Connection: close */ _userClose = false;
   /** @internal Content-Length set by the handler; -1 when not set */ _contentLength = -1;
@@ -259,3 +259,5 @@ function listHasClose(value: string): boolean {
   }
   return false;
 }
+
+OutgoingResponse.prototype._routeTimeout = -1;

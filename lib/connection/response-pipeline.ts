@@ -32,9 +32,17 @@ export class ResponsePipeline {
   /** The reason of a CLOSE outcome. */
   closeReason: CloseReason | null = null;
   private readonly output: OutputWriter;
+  /** The server's handlerTimeout in ms; 0 = none. */
+  private readonly handlerTimeout: number;
 
-  constructor(output: OutputWriter) {
+  constructor(output: OutputWriter, handlerTimeout: number) {
     this.output = output;
+    this.handlerTimeout = handlerTimeout;
+  }
+
+  /** ms a response's handler has to start its answer: its route's timeout, else the server's handlerTimeout; 0 = none. */
+  handlerTimeoutOf(r: OutgoingResponse): number {
+    return r._routeTimeout >= 0 ? r._routeTimeout : this.handlerTimeout;
   }
 
   push(response: OutgoingResponse): void {
@@ -109,7 +117,10 @@ export class ResponsePipeline {
   firstHandlerDeadline(upgrading: OutgoingResponse | null): number {
     let earliest = Infinity;
     for (let r = this.head; r !== null; r = r._next) {
-      if (awaitsHandler(r, upgrading) && r._handlerClockFrom + r._handlerTimeout < earliest) earliest = r._handlerClockFrom + r._handlerTimeout;
+      if (awaitsHandler(r, upgrading)) {
+        const timeout = this.handlerTimeoutOf(r);
+        if (timeout > 0 && r._handlerClockFrom + timeout < earliest) earliest = r._handlerClockFrom + timeout;
+      }
     }
     return earliest;
   }
@@ -117,7 +128,10 @@ export class ResponsePipeline {
   /** A response whose handler deadline has passed at `now`, if any. */
   overdueHandler(now: number, upgrading: OutgoingResponse | null): OutgoingResponse | null {
     for (let r = this.head; r !== null; r = r._next) {
-      if (awaitsHandler(r, upgrading) && now >= r._handlerClockFrom + r._handlerTimeout) return r;
+      if (awaitsHandler(r, upgrading)) {
+        const timeout = this.handlerTimeoutOf(r);
+        if (timeout > 0 && now >= r._handlerClockFrom + timeout) return r;
+      }
     }
     return null;
   }
@@ -155,5 +169,5 @@ export class ResponsePipeline {
 }
 
 function awaitsHandler(r: OutgoingResponse, upgrading: OutgoingResponse | null): boolean {
-  return r._handlerTimeout > 0 && r._handlerClockFrom > 0 && !r.headersSent && !r._complete && r !== upgrading;
+  return r._handlerClockFrom > 0 && !r.headersSent && !r._complete && r !== upgrading;
 }

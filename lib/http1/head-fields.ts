@@ -222,12 +222,11 @@ export abstract class HeadFields {
     // RFC 9110 10.1.1: 100-continue is the only expectation; HTTP/1.0 requests' Expect is ignored.
     if (http11 && (flags & EXPECT_OTHER) !== 0) return this.reject(pos, last, 417, 'ERR_UNSUPPORTED_EXPECTATION', 'unsupported expectation');
 
-    const head = new RequestHead();
+    const raw = this.rawHeaders;
+    const head = new RequestHead(raw);
     head.method = this.method;
     head.target = this.target;
     head.versionMinor = this.versionMinor;
-    const raw = this.rawHeaders;
-    head.rawHeaders = raw;
     if (this.hostIndex >= 0) head.host = raw[this.hostIndex * 2 + 1]!;
     head.contentLength = this.contentLength;
     head.chunked = chunked;

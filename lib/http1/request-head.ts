@@ -22,7 +22,7 @@ export class RequestHead {
   target = '';
   versionMinor = 1;
   /** Flat [name, value, ...]; names as sent, values without surrounding SP/HTAB. */
-  rawHeaders: string[] = [];
+  rawHeaders: string[];
   /** null only when an HTTP/1.0 request has no Host. */
   host: string | null = null;
   /** -1 when there is no Content-Length. */
@@ -34,4 +34,9 @@ export class RequestHead {
   upgrade: string | null = null;
   /** Bytes of the head, including any ignored leading empty lines and the final CRLF. */
   headBytes = 0;
+
+  // Given, not defaulted: an initial [] would be one more array per request, thrown away at once.
+  constructor(rawHeaders: string[]) {
+    this.rawHeaders = rawHeaders;
+  }
 }
