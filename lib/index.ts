@@ -18,7 +18,7 @@ export { JsonLineLogger, type Logger } from './app/request-log.js';
 export { serveStatic, type StaticOptions } from './app/static-files.js';
 export type { FileOptions } from './app/file-response.js';
 export { Server, CHANNELS, type ShutdownParticipant, type ListenOptions, type CloseOptions, type CloseResult, type ServerStats, type ServerPhase } from './server.js';
-export type { InjectOptions, InjectResponse, InjectRawOptions, InjectRawResult, InjectStream } from './inject.js';
+export type { InjectOptions, InjectResponse, InjectRawOptions, InjectRawResult, InjectStream } from './inject/inject.js';
 export { DEFAULTS, type ServerOptions, type LingerOptions } from './connection/options.js';
 export type { ServerTlsOptions } from './connection/tls-handshake.js';
 export { HttpError } from './connection/http-error.js';

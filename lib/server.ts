@@ -12,13 +12,17 @@ import type { DeadlineSweeper } from './connection/deadline-sweeper.js';
 import { IncomingRequest, type RequestHost } from './connection/incoming-request.js';
 import { CLOSE_REASONS, LifecycleStats, LINGER_OUTCOMES, type CloseReason, type LingerOutcome } from './connection/lifecycle-stats.js';
 import {
-  checkOptionKeys, checkOptionObject, integerOption, MAX_TIMER_MS, resolveOptions, type ResolvedOptions, type ServerOptions,
+  checkOptionKeys, checkOptionObject, integerOption, resolveOptions, type ResolvedOptions, type ServerOptions,
 } from './connection/options.js';
 import { OutgoingResponse, type ResponseHost } from './connection/outgoing-response.js';
 import { CHANNELS, ConnectionRegistry, type ConnectionCounts } from './connection-registry.js';
-import { injectBytes, injectStreaming, requestBytes, type InjectOptions, type InjectRawOptions, type InjectRawResult, type InjectResponse, type InjectStream } from './inject.js';
+import { injectBytes, injectStreaming, requestBytes, type InjectOptions, type InjectRawOptions, type InjectRawResult, type InjectResponse, type InjectStream } from './inject/inject.js';
+import {
+  closeOptionsOf, ShutdownSequence, type CloseOptions, type CloseResult, type ServerPhase, type ShutdownParticipant,
+} from './shutdown-sequence.js';
 
 export { CHANNELS } from './connection-registry.js';
+export type { CloseOptions, CloseResult, ServerPhase, ShutdownParticipant } from './shutdown-sequence.js';
 
 export interface ListenOptions {
   /** Default 3000. */
@@ -32,33 +36,6 @@ export interface ListenOptions {
    * Excludes `port` and `host`.
    */
   fd?: number;
-}
-
-export interface CloseOptions {
-  /**
-   * ms before the connections still open are destroyed, counted from the call (the drain
-   * included); defaults to the shutdownTimeout option.
-   */
-  timeout?: number;
-  /**
-   * ms to keep the listener open and serve new connections after `ready` turned false, default 0:
-   * load balancers and orchestrators take that long to stop routing here. Every response from the
-   * call on says `Connection: close`. At most `timeout`.
-   */
-  drainDelay?: number;
-}
-
-/**
- * Where a server is in its life: `serving`, `draining` (close() called, the listener still open),
- * `closing` (listener closed, connections finishing), `closed` (close() resolved).
- */
-export type ServerPhase = 'serving' | 'draining' | 'closing' | 'closed';
-
-export interface CloseResult {
-  /** Connections that closed on their own terms during shutdown (idle reaped, last response sent, peer EOF). */
-  closedGracefully: number;
-  /** Connections destroyed at the deadline. */
-  forced: number;
 }
 
 export interface ServerStats {
@@ -82,22 +59,8 @@ export interface ServerStats {
   phase: ServerPhase;
 }
 
-/**
- * Something besides HTTP connections that a graceful close must wait for (WebSockets): told to
- * close when shutdown starts, destroyed at the deadline, counted in stats and in the close result.
- */
-export interface ShutdownParticipant {
-  /** Open sockets, reported as stats().connections.upgraded. */
-  readonly openCount: number;
-  /** Starts a graceful close of everything; resolves with how many closed cleanly once all are gone. */
-  shutdown(): Promise<number>;
-  /** Destroys what is left; returns how many. */
-  destroyAll(): number;
-}
-
 export type Dispatch = (request: IncomingRequest, response: OutgoingResponse) => void;
 
-const shutdownChannel = diagnosticsChannel.channel(CHANNELS.shutdown);
 const requestStartChannel = diagnosticsChannel.channel(CHANNELS.requestStart);
 const requestEndChannel = diagnosticsChannel.channel(CHANNELS.requestEnd);
 
@@ -108,13 +71,10 @@ export class Server {
   /** @internal */ readonly registry: ConnectionRegistry;
   private netServer: net.Server | null = null;
   private readonly dispatcher: Dispatch;
-  private closing: Promise<CloseResult> | null = null;
-  private forceNow: (() => void) | null = null;
+  /** The graceful close under way; null while serving. */
+  private closing: ShutdownSequence | null = null;
   private readonly participants: ShutdownParticipant[] = [];
   private shutdownController: AbortController | null = null;
-  private currentPhase: ServerPhase = 'serving';
-  /** Ends the drain early (forceClose, stopAccepting); null outside a drain. */
-  private endDrain: (() => void) | null = null;
 
   /** `extraOptionKeys`: options a subclass takes besides the engine's, so they are not refused as unknown. */
   constructor(options: ServerOptions | undefined, dispatch: Dispatch, extraOptionKeys: readonly string[] = []) {
@@ -158,7 +118,7 @@ export class Server {
 
   /** serving, draining, closing or closed; also in stats() and the shutdown diagnostics channel. */
   get phase(): ServerPhase {
-    return this.currentPhase;
+    return this.closing?.phase ?? 'serving';
   }
 
   /** @internal The one clock and timer of this server's connections. */
@@ -218,7 +178,8 @@ export class Server {
    */
   stopAccepting(): void {
     // During a drain it ends the drain: the listener closes and close() goes on with its deadline.
-    if (this.endDrain !== null) this.endDrain();
+    const endDrain = this.closing?.endDrain ?? null;
+    if (endDrain !== null) endDrain();
     else if (this.netServer !== null && this.netServer.listening) this.netServer.close();
   }
 
@@ -321,86 +282,20 @@ export class Server {
    * the reuse guard, let busy ones finish with Connection: close, destroy what is left at the deadline.
    */
   close(options: CloseOptions = {}): Promise<CloseResult> {
-    if (this.closing !== null) return this.closing;
-    let timeout: number;
-    let drainDelay: number;
+    if (this.closing !== null) return this.closing.result;
+    let checked: { timeout: number; drainDelay: number };
     try {
-      checkOptionObject(options, 'close() options');
-      checkOptionKeys(options, CLOSE_OPTION_KEYS);
-      timeout = integerOption(options.timeout, this.config.shutdownTimeout, 'timeout', 0, MAX_TIMER_MS);
-      drainDelay = integerOption(options.drainDelay, 0, 'drainDelay', 0, MAX_TIMER_MS);
+      checked = closeOptionsOf(options, this.config.shutdownTimeout);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (drainDelay > timeout) {
-      return Promise.reject(new UsageError('ERR_INVALID_OPTION',
-        `drainDelay (${drainDelay} ms) must not exceed the shutdown timeout (${timeout} ms): the deadline counts from the start of the drain`));
-    }
-    const registry = this.registry;
-    this.currentPhase = drainDelay > 0 ? 'draining' : 'closing';
-    publishShutdown('start', registry.size, drainDelay);
-    // Connections, old and new, see shuttingDown from here: Connection: close on every response,
-    // idle ones closed (lingering) once past the reuse guard. The listener stays open until the drain ends.
-    registry.beginShutdown();
-    let timer: NodeJS.Timeout | null = null;
-    let drainTimer: NodeJS.Timeout | null = null;
-    let participantsGraceful = 0;
-    let participantsForced = 0;
-    let leftDrain = false;
-    let resolveAfterDrain!: (value: { listenerClosed: Promise<void>; everything: Promise<unknown> }) => void;
-    const afterDrain = new Promise<{ listenerClosed: Promise<void>; everything: Promise<unknown> }>((resolve) => { resolveAfterDrain = resolve; });
-    // Synchronous, so that without a drain close() has closed the listener when it returns.
-    const leaveDrain = (): void => {
-      if (leftDrain) return;
-      leftDrain = true;
-      if (drainTimer !== null) clearTimeout(drainTimer);
-      this.endDrain = null;
-      this.currentPhase = 'closing';
-      registry.refusingNew = true;
-      if (drainDelay > 0) publishShutdown('listener-close', registry.size, drainDelay);
-      this.shutdownController?.abort(new HttpError(503, 'ERR_SERVER_CLOSING', 'the server is shutting down'));
-      const netServer = this.netServer;
-      const listenerClosed = new Promise<void>((resolve) => {
-        if (netServer === null || !netServer.listening) resolve();
-        else netServer.close(() => resolve());
-      });
-      const participantsDone = Promise.all(this.participants.map((p) => p.shutdown())).then((counts) => {
-        for (const n of counts) participantsGraceful += n;
-      });
-      resolveAfterDrain({ listenerClosed, everything: Promise.all([registry.whenEmpty(), participantsDone]) });
-    };
-    if (drainDelay === 0) leaveDrain();
-    else {
-      this.endDrain = leaveDrain;
-      drainTimer = setTimeout(leaveDrain, drainDelay);
-    }
-    const deadline = new Promise<void>((resolve) => {
-      let fired = false;
-      const fire = (): void => {
-        if (fired) return;
-        fired = true;
-        if (timer !== null) clearTimeout(timer);
-        leaveDrain();
-        publishShutdown('deadline', registry.size, drainDelay);
-        registry.destroyAll();
-        for (const participant of this.participants) participantsForced += participant.destroyAll();
-        resolve();
-      };
-      this.forceNow = fire;
-      timer = setTimeout(fire, timeout);
+    const closing = new ShutdownSequence(this.registry, this.participants, {
+      listener: () => this.netServer,
+      abortSignal: (reason) => this.shutdownController?.abort(reason),
     });
-    this.closing = afterDrain
-      .then(({ listenerClosed, everything }) => Promise.race([everything, deadline]).then(() => everything).then(() => listenerClosed))
-      .then(() => {
-        if (timer !== null) clearTimeout(timer);
-        this.currentPhase = 'closed';
-        publishShutdown('done', 0, drainDelay);
-        return {
-          closedGracefully: registry.closedDuringShutdown + participantsGraceful,
-          forced: registry.forcedAtShutdown + participantsForced,
-        };
-      });
-    return this.closing;
+    this.closing = closing;
+    closing.run(checked.timeout, checked.drainDelay);
+    return closing.result;
   }
 
   /**
@@ -409,7 +304,7 @@ export class Server {
    */
   forceClose(): Promise<CloseResult> {
     const closing = this.close({ timeout: 0 });
-    this.forceNow?.();
+    this.closing?.force();
     return closing;
   }
 
@@ -436,13 +331,12 @@ export class Server {
       socketWrites: c.socketWrites,
       peakQueuedOutput: c.peakQueuedOutput,
       shuttingDown: this.shuttingDown,
-      phase: this.currentPhase,
+      phase: this.phase,
     };
   }
 }
 
 const LISTEN_OPTION_KEYS: readonly string[] = ['port', 'host', 'backlog', 'fd'];
-const CLOSE_OPTION_KEYS: readonly string[] = ['timeout', 'drainDelay'];
 
 function listenOptionsOf(options: ListenOptions | number, host: string | undefined): Required<Omit<ListenOptions, 'fd'>> | { fd: number; backlog: number } {
   const opts: ListenOptions = typeof options === 'number' ? { port: options, host } : options;
@@ -458,12 +352,4 @@ function listenOptionsOf(options: ListenOptions | number, host: string | undefin
   const h = opts.host ?? '127.0.0.1';
   if (typeof h !== 'string' || h === '') throw new UsageError('ERR_INVALID_OPTION', `option host must be a non-empty string, got ${String(h)}`);
   return { port: integerOption(opts.port, 3000, 'port', 0, 65535), host: h, backlog: integerOption(opts.backlog, 511, 'backlog', 0) };
-}
-
-/**
- * `start` (ready turned false; with a drainDelay the listener stays open), `listener-close` (the
- * drain is over: only after a drainDelay), `deadline` (what is left gets destroyed), `done`.
- */
-function publishShutdown(phase: 'start' | 'listener-close' | 'deadline' | 'done', connections: number, drainDelay: number): void {
-  if (shutdownChannel.hasSubscribers) shutdownChannel.publish({ phase, connections, drainDelay });
 }

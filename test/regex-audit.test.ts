@@ -28,10 +28,13 @@ const REVIEWED: Record<string, Record<string, string>> = {
     "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'the request-id header name from options: one class, anchored',
     '/^[\\x21-\\x7e]{1,128}$/': 'an incoming request id: anchored, at most 128 characters examined',
   },
-  'inject.ts': {
+  'inject/request-bytes.ts': {
     "/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/": 'a method name given to inject(): one class, anchored',
     '/[\\r\\n\\0]/': 'one class, no quantifier',
     '/[\\s\\0]/': 'one class, no quantifier',
+  },
+  'inject/response-parser.ts': { '/chunked/i': 'a literal, no quantifier' },
+  'inject/inject.ts': {
     '/chunked/i': 'a literal, no quantifier',
     '/\\bclose\\b/i': 'a literal between word boundaries, no quantifier',
   },

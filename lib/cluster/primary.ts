@@ -2,13 +2,16 @@
 // backoff, rolls restarts one worker at a time (new one listening before an old one closes), and
 // stops them all gracefully on SIGTERM/SIGINT with an exit code that says whether anything was forced.
 
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { DUPLICATE_SIGNAL_MS } from '../graceful-shutdown.js';
 import { UsageError } from '../http1/protocol-error.js';
 import { resolveClusterOptions, type BackoffOptions, type ClusterOptions } from './cluster-options.js';
-import { ENV, isWorkerMessage, type PrimaryMessage } from './messages.js';
+import { ENV, isWorkerMessage } from './messages.js';
+import { WorkerHandle, type WorkerInfo } from './worker-handle.js';
+
+export type { WorkerInfo } from './worker-handle.js';
 
 export interface ClusterStopResult {
   /** Connections closed gracefully, summed over workers. */
@@ -19,34 +22,7 @@ export interface ClusterStopResult {
   failed: number;
 }
 
-export interface WorkerInfo {
-  pid: number;
-  generation: number;
-  state: 'starting' | 'listening' | 'retiring';
-}
-
-interface Tracked {
-  worker: Worker;
-  pid: number;
-  generation: number;
-  /** Candidates are rolling-restart replacements not yet counted as members. */
-  role: 'member' | 'candidate';
-  state: WorkerInfo['state'];
-  startedAt: number;
-  listeningAt: number;
-  fatal: string | null;
-  result: { closedGracefully: number; forced: number } | null;
-  onListening: (() => void) | null;
-  onUnlistened: (() => void) | null;
-  /** Messages held until the worker says its handlers exist. */
-  held: PrimaryMessage[] | null;
-  exitCode: number | null;
-  exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
-// Beyond each worker's own close() deadline, the time left before the primary kills it.
-const KILL_GRACE_MS = 5_000;
 // A worker that does not confirm leaving the listener (busy event loop) does not hold up the stop.
 const UNLISTEN_WAIT_MS = 2_000;
 
@@ -70,7 +46,7 @@ export class Cluster extends EventEmitter {
   private readonly requestedPort: number;
   private readonly startTimeout: number;
   private readonly backoff: Required<BackoffOptions>;
-  private readonly tracked = new Map<number, Tracked>();
+  private readonly tracked = new Map<number, WorkerHandle>();
   private generation = 0;
   private nextDelay: number;
   private readonly respawns = new Set<NodeJS.Timeout>();
@@ -128,20 +104,20 @@ export class Cluster extends EventEmitter {
   }
 
   /**
-   * Rolling restart: for each worker alive now, fork a replacement, wait until it listens, then
-   * close the old one gracefully and wait for its exit. A replacement that fails to start aborts
-   * the restart and leaves the old workers serving. Calls queue; each runs a full round.
-   */
-  /**
    * Every worker reads the certificate and key files again and uses them for new handshakes; open
    * connections keep theirs. Each worker reports 'tls-reloaded' ({ pid, error }); one whose files
    * do not load keeps its current certificate.
    */
   reloadTls(): void {
     if (this.tls === null) throw new UsageError('ERR_NOT_TLS', 'reloadTls() needs a cluster started with tls');
-    for (const t of this.tracked.values()) if (t.state !== 'retiring') this.send(t, { linger: 'reload-tls' });
+    for (const t of this.tracked.values()) if (t.state !== 'retiring') t.send({ linger: 'reload-tls' });
   }
 
+  /**
+   * Rolling restart: for each worker alive now, fork a replacement, wait until it listens, then
+   * close the old one gracefully and wait for its exit. A replacement that fails to start aborts
+   * the restart and leaves the old workers serving. Calls queue; each runs a full round.
+   */
   restart(): Promise<void> {
     const run = this.restartChain.catch(() => {}).then(() => this.rollingRestart());
     this.restartChain = run;
@@ -152,7 +128,7 @@ export class Cluster extends EventEmitter {
   stop(): Promise<ClusterStopResult> {
     if (this.stopping !== null) {
       this.endDrain?.();
-      for (const t of this.tracked.values()) this.send(t, { linger: 'force' });
+      for (const t of this.tracked.values()) t.send({ linger: 'force' });
       return this.stopping;
     }
     for (const timer of this.respawns) clearTimeout(timer);
@@ -168,15 +144,15 @@ export class Cluster extends EventEmitter {
     // listener stays open, so connections a load balancer still sends here are served.
     const drained = this.drainDelay === 0 ? Promise.resolve() : new Promise<void>((resolve) => {
       this.emit('draining', { delay: this.drainDelay, pids: all.map((t) => t.pid) });
-      for (const t of all) this.send(t, { linger: 'drain', timeout: this.shutdownTimeout, drainDelay: this.drainDelay });
+      for (const t of all) t.send({ linger: 'drain', timeout: this.shutdownTimeout, drainDelay: this.drainDelay });
       const timer = setTimeout(resolve, this.drainDelay);
       this.endDrain = () => {
         clearTimeout(timer);
         resolve();
       };
     });
-    const unlistened = drained.then(() => Promise.race([Promise.all(all.map((t) => this.unlisten(t))), delay(UNLISTEN_WAIT_MS)]));
-    this.stopping = unlistened.then(() => Promise.all(all.map((t) => this.retire(t)))).then((outcomes) => {
+    const unlistened = drained.then(() => Promise.race([Promise.all(all.map((t) => t.unlisten())), delay(UNLISTEN_WAIT_MS)]));
+    this.stopping = unlistened.then(() => Promise.all(all.map((t) => t.retire(this.shutdownTimeout)))).then((outcomes) => {
       const result: ClusterStopResult = { closedGracefully: 0, forced: 0, failed: 0 };
       for (const outcome of outcomes) {
         if (outcome === null) result.failed++;
@@ -223,7 +199,7 @@ export class Cluster extends EventEmitter {
     };
   }
 
-  private fork(role: Tracked['role']): Tracked {
+  private fork(role: WorkerHandle['role']): WorkerHandle {
     const worker = cluster.fork({
       [ENV.module]: this.module,
       // The requested port, not the bound one: node:cluster keys the shared listener by it (port 0
@@ -235,31 +211,12 @@ export class Cluster extends EventEmitter {
       [ENV.fd]: this.fd === null ? '' : String(this.fd),
       ...(this.tls === null ? {} : { [ENV.tlsCert]: this.tls.certFile, [ENV.tlsKey]: this.tls.keyFile }),
     });
-    let onExit!: (value: { code: number | null; signal: string | null }) => void;
-    const t: Tracked = {
-      worker,
-      pid: worker.process.pid ?? -1,
-      generation: this.generation,
-      role,
-      state: 'starting',
-      startedAt: Date.now(),
-      listeningAt: 0,
-      fatal: null,
-      result: null,
-      onListening: null,
-      onUnlistened: null,
-      held: [],
-      exitCode: null,
-      exited: new Promise((resolve) => { onExit = resolve; }),
-    };
+    const t = new WorkerHandle(worker, this.generation, role);
     this.tracked.set(worker.id, t);
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
-      if (message.linger === 'attached') {
-        const held = t.held ?? [];
-        t.held = null;
-        for (const m of held) this.send(t, m);
-      } else if (message.linger === 'listening') {
+      if (message.linger === 'attached') t.attached();
+      else if (message.linger === 'listening') {
         if (t.state === 'starting') t.state = 'listening';
         t.listeningAt = Date.now();
         // Latest wins: with port 0, a listener that lost all its workers comes back on a new port.
@@ -282,8 +239,6 @@ export class Cluster extends EventEmitter {
     worker.on('error', () => {});
     worker.on('exit', (code: number | null, signal: string | null) => {
       this.tracked.delete(worker.id);
-      t.exitCode = code;
-      onExit({ code, signal });
       this.onWorkerExit(t, code, signal);
     });
     return t;
@@ -296,7 +251,7 @@ export class Cluster extends EventEmitter {
     }
   }
 
-  private onWorkerExit(t: Tracked, code: number | null, signal: string | null): void {
+  private onWorkerExit(t: WorkerHandle, code: number | null, signal: string | null): void {
     if (t.state === 'retiring' || this.stopping !== null) return;
     if (t.role === 'candidate') return; // the rolling restart that forked it sees the exit
     const everListened = t.listeningAt > 0;
@@ -333,55 +288,6 @@ export class Cluster extends EventEmitter {
     this.respawns.add(timer);
   }
 
-  private waitListening(t: Tracked): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (t.state === 'listening') {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(() => {
-        reject(new Error(`worker ${t.pid} did not listen within ${this.startTimeout} ms`));
-        this.retire(t).catch(() => {});
-      }, this.startTimeout);
-      t.onListening = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      void t.exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`worker ${t.pid} exited before listening (${t.fatal ?? `code ${String(code)}, signal ${String(signal)}`})`));
-      });
-    });
-  }
-
-  private unlisten(t: Tracked): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.tracked.has(t.worker.id) || !t.worker.isConnected()) {
-        resolve();
-        return;
-      }
-      t.onUnlistened = resolve;
-      void t.exited.then(() => resolve());
-      this.send(t, { linger: 'unlisten' });
-    });
-  }
-
-  /** Asks a worker to close gracefully; kills it if it outlives its deadline. Resolves with its close result, or null. */
-  private async retire(t: Tracked): Promise<Tracked['result']> {
-    if (!this.tracked.has(t.worker.id)) return t.exitCode === 0 || t.exitCode === 1 ? t.result : null;
-    t.state = 'retiring';
-    this.send(t, { linger: 'shutdown', timeout: this.shutdownTimeout });
-    const killer = setTimeout(() => t.worker.process.kill('SIGKILL'), this.shutdownTimeout + KILL_GRACE_MS);
-    const { code } = await t.exited;
-    clearTimeout(killer);
-    return code === 0 || code === 1 ? t.result : null;
-  }
-
-  private send(t: Tracked, message: PrimaryMessage): void {
-    if (t.held !== null) t.held.push(message);
-    else if (t.worker.isConnected()) t.worker.send(message, undefined, () => {});
-  }
-
   private async rollingRestart(): Promise<void> {
     if (this.stopping !== null) return;
     const generation = ++this.generation;
@@ -393,11 +299,11 @@ export class Cluster extends EventEmitter {
       const old = [...this.tracked.values()].find((t) => t.role === 'member' && t.state !== 'retiring' && t.generation < generation);
       if (old === undefined) break;
       const fresh = this.fork('candidate');
-      await this.waitListening(fresh);
+      await fresh.waitListening(this.startTimeout, this.shutdownTimeout);
       fresh.role = 'member';
       if (this.stopping !== null) break;
       replaced.push(old.pid);
-      const outcome = await this.retire(old);
+      const outcome = await old.retire(this.shutdownTimeout);
       if (outcome === null) failed++;
       else {
         closedGracefully += outcome.closedGracefully;
