@@ -263,9 +263,19 @@ export class Connection extends ConnectionCore implements RequestHost, ResponseH
   private onPipelineEmpty(): void {
     const ins = this.input;
     if (this.state !== OPEN || ins.bodyRequest !== null) return; // a body is still being discarded
-    if (this.pendingClose === null && ins.after !== READ_HEADS && ins.pending === null) return;
+    const inputWaiting = ins.pending !== null || ins.headStartedAt !== 0;
+    if (this.pendingClose === null) {
+      if (ins.after !== READ_HEADS && ins.pending === null) return;
+      // whenIdle keeps a connection whose next request is already arriving unless a close is
+      // pending: the pipelined case, per request, skips the call (V8 would not inline it here).
+      if (inputWaiting) {
+        this.idleSince = this.host.sweeper.now;
+        if (this.paused) this.maybeResume();
+        return;
+      }
+    }
     const now = this.host.sweeper.now;
-    const decision = whenIdle(this, ins.pending !== null || ins.headStartedAt !== 0, now, this.options);
+    const decision = whenIdle(this, inputWaiting, now, this.options);
     if (decision.verdict === CLOSE_NOW) {
       this.startClose(decision.reason!);
       return;
