@@ -110,25 +110,39 @@ function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Header
     if (defaultType !== null) res._defaultContentType(defaultType);
     return;
   }
-  if (init instanceof Headers || typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    // Headers and lists of pairs: undici's Headers does the validation and the joining of repeats.
-    const headers = new Headers(init);
-    if (defaultType !== null && !headers.has('content-type')) headers.set('content-type', defaultType);
-    copyHeaders(res, headers);
-    return;
+  // An object literal (Hono's c.json() and c.html()) is a record whatever else it holds; anything
+  // else is asked whether it is a Headers or a list of pairs.
+  if (Object.getPrototypeOf(init) !== Object.prototype) {
+    if (init instanceof Headers) {
+      // Read as it is (undici vetted and joined its fields when they were set): no copy.
+      copyHeaders(res, init);
+      if (defaultType !== null && !init.has('content-type')) res._defaultContentType(defaultType);
+      return;
+    }
+    if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      // Lists of pairs: undici's Headers does the validation and the joining of repeats.
+      const headers = new Headers(init);
+      if (defaultType !== null && !headers.has('content-type')) headers.set('content-type', defaultType);
+      copyHeaders(res, headers);
+      return;
+    }
   }
-  // A record (what Hono's c.json() and c.html() pass): its keys are distinct, so each is appended
-  // to the fresh response with the engine's validation; only names of a length that may be
-  // special are lower-cased.
+  // A record: its keys are distinct, so each is appended to the fresh response with the engine's
+  // validation; only names of a length that may be special are lower-cased, and the spelling
+  // frameworks use for Content-Type is known without it.
   const record = init as Record<string, string>;
   let typed = defaultType === null;
   for (const name in record) {
     const value = trimWhitespace(String(record[name]));
-    const length = name.length;
-    if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) continue;
-      if (lower === 'content-type') typed = true;
+    if (name === 'Content-Type') {
+      typed = true;
+    } else {
+      const length = name.length;
+      if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
+        const lower = name.toLowerCase();
+        if (HOP_BY_HOP.has(lower)) continue;
+        if (lower === 'content-type') typed = true;
+      }
     }
     res.appendHeader(name, value);
   }
