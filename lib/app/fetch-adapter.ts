@@ -6,6 +6,7 @@ import type { Request } from './request.js';
 import type { Response } from './response.js';
 import { LazyWebRequest, effectiveUrl } from './fetch-request.js';
 import { LightResponse, UNDICI_STATE, type WholeBody } from './fetch-response.js';
+import { ASCII_VALUE, headerValueKind } from '../http1/header-validation.js';
 
 /** Hop-by-hop fields (RFC 9110 7.6.1) are the connection's business; the engine writes its own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
@@ -136,6 +137,12 @@ function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Header
     const value = trimWhitespace(String(record[name]));
     if (name === 'Content-Type') {
       typed = true;
+      // Frameworks pass the same few constants: one vetted before goes in without a second look.
+      if (value === vettedType || headerValueKind(value) === ASCII_VALUE) {
+        vettedType = value;
+        res._defaultContentType(value);
+        continue;
+      }
     } else {
       const length = name.length;
       if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
@@ -148,6 +155,9 @@ function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Header
   }
   if (!typed) res._defaultContentType(defaultType!);
 }
+
+/** The last Content-Type value found valid (plain ASCII, no CR, LF or NUL) in a record init. */
+let vettedType = '';
 
 /** Headers drop leading and trailing HTTP whitespace from values (Fetch: normalize a header value). */
 function trimWhitespace(value: string): string {

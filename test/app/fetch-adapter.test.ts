@@ -10,7 +10,7 @@ import { get, RawClient } from '../helpers/raw-client.js';
 const NativeRequest = globalThis.Request;
 const NativeResponse = globalThis.Response;
 
-async function start(t: { teardown(fn: () => unknown): void }, fetch: (request: Request) => Response | Promise<Response>, options: { overrideGlobalObjects?: boolean; bodyLimit?: number } = {}): Promise<{ server: FetchServer; client: RawClient }> {
+async function start(t: { teardown(fn: () => unknown): void }, fetch: (request: Request) => Response | Promise<Response>, options: { overrideGlobalObjects?: boolean; bodyLimit?: number; logErrors?: boolean } = {}): Promise<{ server: FetchServer; client: RawClient }> {
   const server = await serve({ fetch, port: 0, ...options });
   t.teardown(() => server.close({ timeout: 500 }));
   const client = await RawClient.connect(server.address()!.port);
@@ -244,6 +244,32 @@ t.test('a Headers given as init is read as it is: its fields, each Set-Cookie ap
     t.equal(hono.body.toString(), '{"ok":true}');
   }
   t.equal(server.stats().socketWrites - before, 1, 'both in one write');
+});
+
+t.test('a Content-Type in a record init is checked like any field: CR/LF refused, obs-text kept as sent', async (t) => {
+  const app = new Hono();
+  app.get('/vendor', (c) => c.json({ a: 1 }, 200, { 'Content-Type': 'application/vnd.api+json' }));
+  app.get('/split', (c) => c.body('x', 200, { 'Content-Type': 'text/plain\r\nX-Injected: 1' }));
+  app.get('/latin1', () => new Response('x', { headers: { 'Content-Type': 'text/plain; name=caf\u00e9' } }));
+  app.get('/json', (c) => c.json({ b: 2 }));
+  const { client } = await start(t, app.fetch, { logErrors: false });
+  for (let round = 0; round < 2; round++) {
+    client.write(get('/vendor'));
+    const vendor = await client.response();
+    t.equal(vendor.headers['content-type'], 'application/vnd.api+json', 'the handler\'s type replaces c.json()\'s');
+    t.equal(vendor.body.toString(), '{"a":1}');
+    client.write(get('/split'));
+    const split = await client.response();
+    t.equal(split.status, 500, 'a value with CR LF is a handler error');
+    t.equal(split.headers['x-injected'], undefined, 'nothing injected');
+    client.write(get('/latin1'));
+    const latin1 = await client.response();
+    t.ok(latin1.rawHead.includes('Content-Type: text/plain; name=caf\u00e9\r\n'), 'obs-text leaves as its latin1 byte');
+    client.write(get('/json'));
+    const json = await client.response();
+    t.equal(json.headers['content-type'], 'application/json', 'and the constant type after them is still right');
+    t.equal(json.headers['content-length'], '7');
+  }
 });
 
 t.test('pipelined fetch responses leave in one write per read batch, like native ones', async (t) => {
