@@ -6,6 +6,7 @@ import type { Request } from './request.js';
 import type { Response } from './response.js';
 import { LazyWebRequest, effectiveUrl } from './fetch-request.js';
 import { LightResponse, UNDICI_STATE, type WholeBody } from './fetch-response.js';
+import { ASCII_VALUE, headerValueKind } from '../http1/header-validation.js';
 
 /** Hop-by-hop fields (RFC 9110 7.6.1) are the connection's business; the engine writes its own. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
@@ -110,30 +111,53 @@ function copyHeaderInit(res: Response, init: ConstructorParameters<typeof Header
     if (defaultType !== null) res._defaultContentType(defaultType);
     return;
   }
-  if (init instanceof Headers || typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    // Headers and lists of pairs: undici's Headers does the validation and the joining of repeats.
-    const headers = new Headers(init);
-    if (defaultType !== null && !headers.has('content-type')) headers.set('content-type', defaultType);
-    copyHeaders(res, headers);
-    return;
+  // An object literal (Hono's c.json() and c.html()) is a record whatever else it holds; anything
+  // else is asked whether it is a Headers or a list of pairs.
+  if (Object.getPrototypeOf(init) !== Object.prototype) {
+    if (init instanceof Headers) {
+      // Read as it is (undici vetted and joined its fields when they were set): no copy.
+      copyHeaders(res, init);
+      if (defaultType !== null && !init.has('content-type')) res._defaultContentType(defaultType);
+      return;
+    }
+    if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      // Lists of pairs: undici's Headers does the validation and the joining of repeats.
+      const headers = new Headers(init);
+      if (defaultType !== null && !headers.has('content-type')) headers.set('content-type', defaultType);
+      copyHeaders(res, headers);
+      return;
+    }
   }
-  // A record (what Hono's c.json() and c.html() pass): its keys are distinct, so each is appended
-  // to the fresh response with the engine's validation; only names of a length that may be
-  // special are lower-cased.
+  // A record: its keys are distinct, so each is appended to the fresh response with the engine's
+  // validation; only names of a length that may be special are lower-cased, and the spelling
+  // frameworks use for Content-Type is known without it.
   const record = init as Record<string, string>;
   let typed = defaultType === null;
   for (const name in record) {
     const value = trimWhitespace(String(record[name]));
-    const length = name.length;
-    if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) continue;
-      if (lower === 'content-type') typed = true;
+    if (name === 'Content-Type') {
+      typed = true;
+      // Frameworks pass the same few constants: one vetted before goes in without a second look.
+      if (value === vettedType || headerValueKind(value) === ASCII_VALUE) {
+        vettedType = value;
+        res._defaultContentType(value);
+        continue;
+      }
+    } else {
+      const length = name.length;
+      if (length === 12 || length === 10 || length === 17 || length === 16 || length === 7 || length === 2) {
+        const lower = name.toLowerCase();
+        if (HOP_BY_HOP.has(lower)) continue;
+        if (lower === 'content-type') typed = true;
+      }
     }
     res.appendHeader(name, value);
   }
   if (!typed) res._defaultContentType(defaultType!);
 }
+
+/** The last Content-Type value found valid (plain ASCII, no CR, LF or NUL) in a record init. */
+let vettedType = '';
 
 /** Headers drop leading and trailing HTTP whitespace from values (Fetch: normalize a header value). */
 function trimWhitespace(value: string): string {

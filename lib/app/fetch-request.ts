@@ -297,8 +297,19 @@ function normalizeMethod(method: string): string {
 
 /** Distinct Host values remembered; past this the cache starts over (a client can send any Host). */
 const ORIGIN_CACHE_LIMIT = 256;
-/** Paths the URL parser leaves exactly as they are: no percent-encoding to add, no dot segments. */
-const PLAIN_PATH = /^\/[!$%&(-;=?-Z[\]_a-z~]*$/;
+/**
+ * Characters the URL parser leaves exactly as they are in a path and query: ! $ % & ( ) * + , - . /
+ * 0-9 : ; = ? @ A-Z [ ] _ a-z ~ (nothing to percent-encode, no backslash to turn into a slash).
+ */
+const PLAIN_CHAR = (() => {
+  const table = new Uint8Array(128);
+  const mark = (from: number, to: number) => table.fill(1, from, to + 1);
+  for (const c of '!$%&=[]_~') table[c.charCodeAt(0)] = 1;
+  mark(0x28 /* ( */, 0x3b /* ; */);
+  mark(0x3f /* ? */, 0x5a /* Z */);
+  mark(0x61 /* a */, 0x7a /* z */);
+  return table;
+})();
 /** Dot segments, also percent-encoded ones, which the URL parser resolves (WHATWG URL, path state). */
 const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:[/?]|$)/i;
 
@@ -313,8 +324,27 @@ export function effectiveUrl(req: AppRequest<unknown>): string {
     return parseUrl(target, undefined);
   }
   const origin = originOf(req.head.host ?? 'localhost', req.secure);
-  if (PLAIN_PATH.test(target) && ((!target.includes('/.') && !target.includes('/%')) || !DOT_SEGMENT.test(target))) return origin + target;
+  const plain = plainPath(target);
+  if (plain === PLAIN || (plain === MAYBE_DOTS && !DOT_SEGMENT.test(target))) return origin + target;
   return parseUrl(target, `${origin}/`);
+}
+
+const PLAIN = 0;
+const MAYBE_DOTS = 1;
+const NOT_PLAIN = 2;
+
+/** One pass over an origin-form target: PLAIN, MAYBE_DOTS (a "/." or "/%" to look at), or NOT_PLAIN. */
+function plainPath(target: string): number {
+  let result = PLAIN;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c > 0x7f || PLAIN_CHAR[c] === 0) return NOT_PLAIN;
+    if (c === 0x2f /* / */) {
+      const next = target.charCodeAt(i + 1);
+      if (next === 0x2e /* . */ || next === 0x25 /* % */) result = MAYBE_DOTS;
+    }
+  }
+  return result;
 }
 
 /** The last Host seen and its origin, per scheme: clients send the same Host on every request of a connection. */

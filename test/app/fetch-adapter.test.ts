@@ -10,7 +10,7 @@ import { get, RawClient } from '../helpers/raw-client.js';
 const NativeRequest = globalThis.Request;
 const NativeResponse = globalThis.Response;
 
-async function start(t: { teardown(fn: () => unknown): void }, fetch: (request: Request) => Response | Promise<Response>, options: { overrideGlobalObjects?: boolean; bodyLimit?: number } = {}): Promise<{ server: FetchServer; client: RawClient }> {
+async function start(t: { teardown(fn: () => unknown): void }, fetch: (request: Request) => Response | Promise<Response>, options: { overrideGlobalObjects?: boolean; bodyLimit?: number; logErrors?: boolean } = {}): Promise<{ server: FetchServer; client: RawClient }> {
   const server = await serve({ fetch, port: 0, ...options });
   t.teardown(() => server.close({ timeout: 500 }));
   const client = await RawClient.connect(server.address()!.port);
@@ -127,6 +127,20 @@ t.test('nothing is built that the handler does not touch: a TRACE request, which
   t.equal(res.body.toString(), 'TRACE /probe');
 });
 
+t.test('request.url is what the URL parser makes of the target, whether it is built directly or by the parser', async (t) => {
+  const targets = [
+    '/', '/users/12345', '/a/b?q=1&r=/../x', '/.hidden', '/a/.well-known/x', '/./a', '/../a', '/a/b/..', '/a/./b/.',
+    '/%2e/a', '/%2E%2e/a', '/a/%2e', '/%41%2f', '/a\\b', "/it's", '/a{b}', '/a|b', '/a^b', '/a`b', '/a"b', '/a<b>',
+    '/~user/[x]:@!$&()*+,;=', '/a#frag', '/?', '/a?b#c',
+  ];
+  const { client } = await start(t, (request) => new Response(request.url));
+  for (const target of targets) {
+    client.write(`GET ${target} HTTP/1.1\r\nHost: example.com:8080\r\n\r\n`);
+    const res = await client.response();
+    t.equal(res.body.toString(), new URL(target, 'http://example.com:8080/').href, target);
+  }
+});
+
 t.test('a Host that cannot form a URL is a 400, not a handler error', async (t) => {
   let called = 0;
   const { client } = await start(t, () => {
@@ -185,6 +199,77 @@ t.test('every whole body kind leaves with Content-Length and its spec Content-Ty
   const empty = await client.response();
   t.equal(empty.status, 204);
   t.equal(empty.body.length, 0);
+});
+
+t.test('a Headers given as init is read as it is: its fields, each Set-Cookie apart, the default type, and it stays unchanged', async (t) => {
+  const given = new Headers({ 'X-One': '1' });
+  given.append('Set-Cookie', 'a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT');
+  given.append('Set-Cookie', 'b=2');
+  given.append('Connection', 'close');
+  const typed = new Headers({ 'Content-Type': 'text/html' });
+  const app = new Hono();
+  // c.header() before c.json() makes Hono pass its prepared Headers as the Response's init.
+  app.get('/hono', (c) => {
+    c.header('X-Pre', 'set before');
+    return c.json({ ok: true });
+  });
+  const { server, client } = await start(t, (request, ...rest) => {
+    const path = new URL(request.url).pathname;
+    if (path === '/given') return new Response('with given headers', { headers: given });
+    if (path === '/typed') return new Response('<p>typed</p>', { headers: typed });
+    return app.fetch(request, ...rest);
+  });
+  client.write(get('/given'));
+  const res = await client.response();
+  t.equal(res.headers['x-one'], '1');
+  const cookies = res.rawHead.split('\r\n').filter((line) => /^set-cookie:/i.test(line)).map((line) => line.slice(line.indexOf(':') + 1).trim());
+  t.same(cookies, ['a=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT', 'b=2'], 'each cookie its own field');
+  t.equal(res.headers['content-type'], 'text/plain;charset=UTF-8', "the body's default type");
+  t.equal(res.headers['content-length'], String('with given headers'.length));
+  t.not(res.headers['connection'], 'close', 'hop-by-hop fields are the engine\'s');
+  t.equal(given.has('content-type'), false, 'the given Headers gained nothing');
+  client.write(get('/typed'));
+  const html = await client.response();
+  t.equal(html.headers['content-type'], 'text/html', 'a given Content-Type wins');
+  t.equal(html.body.toString(), '<p>typed</p>');
+  client.write(get('/hono'));
+  await client.response();
+  const before = server.stats().socketWrites;
+  client.write(get('/hono') + get('/hono'));
+  const [first, second] = await client.responses(2);
+  for (const hono of [first!, second!]) {
+    t.equal(hono.headers['x-pre'], 'set before');
+    t.equal(hono.headers['content-type'], 'application/json');
+    t.equal(hono.headers['content-length'], '11');
+    t.equal(hono.body.toString(), '{"ok":true}');
+  }
+  t.equal(server.stats().socketWrites - before, 1, 'both in one write');
+});
+
+t.test('a Content-Type in a record init is checked like any field: CR/LF refused, obs-text kept as sent', async (t) => {
+  const app = new Hono();
+  app.get('/vendor', (c) => c.json({ a: 1 }, 200, { 'Content-Type': 'application/vnd.api+json' }));
+  app.get('/split', (c) => c.body('x', 200, { 'Content-Type': 'text/plain\r\nX-Injected: 1' }));
+  app.get('/latin1', () => new Response('x', { headers: { 'Content-Type': 'text/plain; name=caf\u00e9' } }));
+  app.get('/json', (c) => c.json({ b: 2 }));
+  const { client } = await start(t, app.fetch, { logErrors: false });
+  for (let round = 0; round < 2; round++) {
+    client.write(get('/vendor'));
+    const vendor = await client.response();
+    t.equal(vendor.headers['content-type'], 'application/vnd.api+json', 'the handler\'s type replaces c.json()\'s');
+    t.equal(vendor.body.toString(), '{"a":1}');
+    client.write(get('/split'));
+    const split = await client.response();
+    t.equal(split.status, 500, 'a value with CR LF is a handler error');
+    t.equal(split.headers['x-injected'], undefined, 'nothing injected');
+    client.write(get('/latin1'));
+    const latin1 = await client.response();
+    t.ok(latin1.rawHead.includes('Content-Type: text/plain; name=caf\u00e9\r\n'), 'obs-text leaves as its latin1 byte');
+    client.write(get('/json'));
+    const json = await client.response();
+    t.equal(json.headers['content-type'], 'application/json', 'and the constant type after them is still right');
+    t.equal(json.headers['content-length'], '7');
+  }
 });
 
 t.test('pipelined fetch responses leave in one write per read batch, like native ones', async (t) => {
