@@ -6,8 +6,22 @@ import { HttpError } from '../connection/http-error.js';
 import { isToken } from '../http1/header-validation.js';
 import type { Request as AppRequest } from './request.js';
 
-const NativeRequest = globalThis.Request;
-const NativeHeaders = globalThis.Headers;
+// Node loads its fetch implementation (undici, some 3 MB of heap) on the first touch of these
+// globals: they are bound when a fetch server is created (bindWebRequest), never at import, so an
+// app that serves no fetch handler does not carry undici (measured: 2-3 % of bench:engine's CPU).
+let NativeRequest!: typeof globalThis.Request;
+let NativeHeaders!: typeof globalThis.Headers;
+let bound = false;
+// The properties as Node defines them (lazy getters), taken before anything can replace the
+// globals (serve()'s light Response, another framework's): binding later still finds undici's.
+const REQUEST_GLOBAL = Object.getOwnPropertyDescriptor(globalThis, 'Request');
+const HEADERS_GLOBAL = Object.getOwnPropertyDescriptor(globalThis, 'Headers');
+
+/** @internal The value behind a global's original property descriptor, loading it if lazy. */
+export function originalGlobal<T>(descriptor: PropertyDescriptor | undefined, fallback: T): T {
+  if (descriptor === undefined) return fallback;
+  return (descriptor.get !== undefined ? descriptor.get.call(globalThis) : descriptor.value) as T;
+}
 /** Builds (once) and returns the real undici object behind a lazy one. */
 export const TO_NATIVE: unique symbol = Symbol('linger.toNative');
 
@@ -88,7 +102,6 @@ export class LazyHeaders {
     return this[TO_NATIVE]().entries();
   }
 }
-Object.setPrototypeOf(LazyHeaders.prototype, NativeHeaders.prototype);
 
 /** Repeated fields joined as undici's Headers joins them: Cookie with "; ", the rest with ", " (RFC 9110 5.3). */
 function joinedField(raw: readonly string[], lower: string): string | null {
@@ -219,43 +232,50 @@ export class LazyWebRequest {
       },
     }, { highWaterMark: 0 });
   }
+}
 
-  static {
-    // Every other member of Request (cache, mode, clone(), formData(), blob(), ...) and undici's
-    // internal slots (read by `new Request(request)`) come from the real Request.
-    const own = new Set<string | symbol>(Reflect.ownKeys(LazyWebRequest.prototype));
-    for (const key of Reflect.ownKeys(NativeRequest.prototype)) {
-      if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
-      const descriptor = Object.getOwnPropertyDescriptor(NativeRequest.prototype, key)!;
-      if (descriptor.get !== undefined) {
-        Object.defineProperty(LazyWebRequest.prototype, key, {
-          configurable: true,
-          get(this: LazyWebRequest) {
-            return (this[TO_NATIVE]() as unknown as Record<string | symbol, unknown>)[key];
-          },
-        });
-      } else if (typeof descriptor.value === 'function') {
-        const method = descriptor.value as (...args: unknown[]) => unknown;
-        Object.defineProperty(LazyWebRequest.prototype, key, {
-          configurable: true,
-          writable: true,
-          value(this: LazyWebRequest, ...args: unknown[]) {
-            return method.apply(this[TO_NATIVE](), args);
-          },
-        });
-      }
-    }
-    const probe = new NativeRequest('http://localhost/');
-    for (const key of Object.getOwnPropertySymbols(probe)) {
+
+/** Binds the lazy request and headers to the real Request and Headers; once, before the first request. */
+export function bindWebRequest(): void {
+  if (bound) return;
+  bound = true;
+  NativeRequest = originalGlobal(REQUEST_GLOBAL, globalThis.Request);
+  NativeHeaders = originalGlobal(HEADERS_GLOBAL, globalThis.Headers);
+  Object.setPrototypeOf(LazyHeaders.prototype, NativeHeaders.prototype);
+  // Every other member of Request (cache, mode, clone(), formData(), blob(), ...) and undici's
+  // internal slots (read by `new Request(request)`) come from the real Request.
+  const own = new Set<string | symbol>(Reflect.ownKeys(LazyWebRequest.prototype));
+  for (const key of Reflect.ownKeys(NativeRequest.prototype)) {
+    if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(NativeRequest.prototype, key)!;
+    if (descriptor.get !== undefined) {
       Object.defineProperty(LazyWebRequest.prototype, key, {
         configurable: true,
         get(this: LazyWebRequest) {
-          return (this[TO_NATIVE]() as unknown as Record<symbol, unknown>)[key];
+          return (this[TO_NATIVE]() as unknown as Record<string | symbol, unknown>)[key];
+        },
+      });
+    } else if (typeof descriptor.value === 'function') {
+      const method = descriptor.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(LazyWebRequest.prototype, key, {
+        configurable: true,
+        writable: true,
+        value(this: LazyWebRequest, ...args: unknown[]) {
+          return method.apply(this[TO_NATIVE](), args);
         },
       });
     }
-    Object.setPrototypeOf(LazyWebRequest.prototype, NativeRequest.prototype);
   }
+  const probe = new NativeRequest('http://localhost/');
+  for (const key of Object.getOwnPropertySymbols(probe)) {
+    Object.defineProperty(LazyWebRequest.prototype, key, {
+      configurable: true,
+      get(this: LazyWebRequest) {
+        return (this[TO_NATIVE]() as unknown as Record<symbol, unknown>)[key];
+      },
+    });
+  }
+  Object.setPrototypeOf(LazyWebRequest.prototype, NativeRequest.prototype);
 }
 
 const EMPTY = Buffer.alloc(0);

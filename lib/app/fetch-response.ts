@@ -3,9 +3,13 @@
 // then sends a string or bytes straight away. Installed as the global Response by serve() unless
 // `overrideGlobalObjects: false`.
 
-import { TO_NATIVE } from './fetch-request.js';
+import { originalGlobal, TO_NATIVE } from './fetch-request.js';
 
-const NativeResponse = globalThis.Response;
+// Bound when a fetch server is created, not at import (see fetch-request.ts: Node loads undici on
+// the first touch of its globals).
+let NativeResponse!: typeof globalThis.Response;
+let bound = false;
+const RESPONSE_GLOBAL = Object.getOwnPropertyDescriptor(globalThis, 'Response');
 
 /** Statuses that must not carry a body (Fetch: null body status). */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
@@ -135,44 +139,6 @@ export class LightResponse {
     }
     return this.#native;
   }
-
-  static {
-    // body, bodyUsed, text(), json(), clone() and every other member come from the real Response.
-    const own = new Set<string | symbol>(Reflect.ownKeys(LightResponse.prototype));
-    for (const key of Reflect.ownKeys(NativeResponse.prototype)) {
-      if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
-      const descriptor = Object.getOwnPropertyDescriptor(NativeResponse.prototype, key)!;
-      if (descriptor.get !== undefined) {
-        Object.defineProperty(LightResponse.prototype, key, {
-          configurable: true,
-          get(this: LightResponse) {
-            return (this[TO_NATIVE]() as unknown as Record<string | symbol, unknown>)[key];
-          },
-        });
-      } else if (typeof descriptor.value === 'function') {
-        const method = descriptor.value as (...args: unknown[]) => unknown;
-        Object.defineProperty(LightResponse.prototype, key, {
-          configurable: true,
-          writable: true,
-          value(this: LightResponse, ...args: unknown[]) {
-            return method.apply(this[TO_NATIVE](), args);
-          },
-        });
-      }
-    }
-    // undici's internal slots, read when a Response is passed where undici expects one of its own.
-    const probe = new NativeResponse(null);
-    for (const key of Object.getOwnPropertySymbols(probe)) {
-      Object.defineProperty(LightResponse.prototype, key, {
-        configurable: true,
-        get(this: LightResponse) {
-          return (this[TO_NATIVE]() as unknown as Record<symbol, unknown>)[key];
-        },
-      });
-    }
-    Object.setPrototypeOf(LightResponse.prototype, NativeResponse.prototype);
-    Object.setPrototypeOf(LightResponse, NativeResponse);
-  }
 }
 
 function isWholeBody(body: unknown): body is WholeBody {
@@ -190,7 +156,8 @@ function defaultContentType(body: WholeBody | null): string | null {
 }
 
 /** undici's own Response, whatever the global is now. */
-export const OriginalResponse: typeof globalThis.Response = NativeResponse;
+/** The real Response (undici's), whatever the global is; set by bindWebResponse(). */
+export let OriginalResponse!: typeof globalThis.Response;
 
 let installed = 0;
 
@@ -213,11 +180,56 @@ export function installLightResponse(): () => void {
 }
 
 /** The state slot of undici's Response, found on a probe, for reading a whole body without a reader. */
-export const UNDICI_STATE: symbol | undefined = (() => {
+export let UNDICI_STATE: symbol | undefined;
+
+function undiciStateSlot(): symbol | undefined {
   const probe = new NativeResponse('x');
   for (const key of Object.getOwnPropertySymbols(probe)) {
     const state = (probe as unknown as Record<symbol, { body?: { source?: unknown } } | undefined>)[key];
     if (state?.body?.source === 'x') return key;
   }
   return undefined;
-})();
+}
+
+/** Binds the light Response to the real one; once, before a fetch server's first request. */
+export function bindWebResponse(): void {
+  if (bound) return;
+  bound = true;
+  NativeResponse = OriginalResponse = originalGlobal(RESPONSE_GLOBAL, globalThis.Response);
+  UNDICI_STATE = undiciStateSlot();
+  // body, bodyUsed, text(), json(), clone() and every other member come from the real Response.
+  const own = new Set<string | symbol>(Reflect.ownKeys(LightResponse.prototype));
+  for (const key of Reflect.ownKeys(NativeResponse.prototype)) {
+    if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(NativeResponse.prototype, key)!;
+    if (descriptor.get !== undefined) {
+      Object.defineProperty(LightResponse.prototype, key, {
+        configurable: true,
+        get(this: LightResponse) {
+          return (this[TO_NATIVE]() as unknown as Record<string | symbol, unknown>)[key];
+        },
+      });
+    } else if (typeof descriptor.value === 'function') {
+      const method = descriptor.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(LightResponse.prototype, key, {
+        configurable: true,
+        writable: true,
+        value(this: LightResponse, ...args: unknown[]) {
+          return method.apply(this[TO_NATIVE](), args);
+        },
+      });
+    }
+  }
+  // undici's internal slots, read when a Response is passed where undici expects one of its own.
+  const probe = new NativeResponse(null);
+  for (const key of Object.getOwnPropertySymbols(probe)) {
+    Object.defineProperty(LightResponse.prototype, key, {
+      configurable: true,
+      get(this: LightResponse) {
+        return (this[TO_NATIVE]() as unknown as Record<symbol, unknown>)[key];
+      },
+    });
+  }
+  Object.setPrototypeOf(LightResponse.prototype, NativeResponse.prototype);
+  Object.setPrototypeOf(LightResponse, NativeResponse);
+}

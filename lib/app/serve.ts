@@ -2,7 +2,8 @@
 // engine, with the same connection lifecycle, hooks and error answers as createServer() apps.
 
 import { Server, type CloseOptions, type CloseResult } from '../server.js';
-import { installLightResponse } from './fetch-response.js';
+import { bindWebRequest } from './fetch-request.js';
+import { bindWebResponse, installLightResponse } from './fetch-response.js';
 import { checkOptionKeys, SERVER_OPTION_KEYS, type ServerOptions } from '../connection/options.js';
 import type { RequestHead } from '../http1/request-parser.js';
 import type { RequestHost } from '../connection/incoming-request.js';
@@ -56,6 +57,9 @@ export class FetchServer extends Server {
     }
     super(options, (req, res) => dispatchFetch(handler, hooks, req as Request, res as Response), FETCH_OPTION_KEYS);
     this.hooks = hooks;
+    // The fetch classes are bound to undici here, on the first fetch server, not when linger is imported.
+    bindWebRequest();
+    bindWebResponse();
     this.restoreGlobals = overrideGlobalObjects === false ? null : installLightResponse();
   }
 
