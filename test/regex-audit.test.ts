@@ -39,7 +39,7 @@ const REVIEWED: Record<string, Record<string, string>> = {
     '/\\bclose\\b/i': 'a literal between word boundaries, no quantifier',
   },
   'app/fetch-adapter.ts': { '/chunked/i': 'a literal, no quantifier' },
-  'app/fetch-request.ts': {
+  'app/fetch-url.ts': {
     '/\\/(?:\\.|%2e)(?:\\.|%2e)?(?:[/?]|$)/i': 'a dot segment: at most 8 characters examined from each start',
   },
   'app/response.ts': { '/[^\\x21-\\x7e]/gu': 'one class, no quantifier: each character is tested once' },

@@ -4,7 +4,8 @@
 
 import type { Request } from './request.js';
 import type { Response } from './response.js';
-import { LazyWebRequest, effectiveUrl } from './fetch-request.js';
+import { LazyWebRequest } from './fetch-request.js';
+import { effectiveUrl } from './fetch-url.js';
 import { LightResponse, UNDICI_STATE, type WholeBody } from './fetch-response.js';
 import { ASCII_VALUE, headerValueKind } from '../http1/header-validation.js';
 
