@@ -139,7 +139,9 @@ export class Server {
     } catch (err) {
       return Promise.reject(err);
     }
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    // HTTPS: the handshake sets TCP_NODELAY through the TLS socket, and a TLS socket cannot see that
+    // the TCP socket below it has it already, so setting it at accept too would cost a second syscall.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: this.registry.tls === null, pauseOnConnect: false });
     this.netServer = server;
     server.on('connection', (socket) => this.accept(socket));
     return new Promise((resolve, reject) => {

@@ -125,9 +125,11 @@ export class TlsHandshake implements DeadlineOwner {
   constructor(raw: Socket, transport: TlsTransport, host: HandshakeHost) {
     this.host = host;
     this.transport = transport;
-    // TCP_NODELAY lives on the TCP handle; the TLS socket does not forward it.
-    raw.setNoDelay(true);
     this.socket = transport.wrap(raw, this);
+    // Set through the TLS socket, which passes it down to the TCP handle: then the engine's own
+    // setNoDelay on this socket is a no-op, and it costs one setsockopt per connection (the listener
+    // leaves it to this line), before the handshake writes anything.
+    this.socket.setNoDelay(true);
     this.socket.once('secure', () => this.onSecure());
     this.socket.on('error', this.onErrorListener);
     this.socket.on('close', this.onCloseListener);

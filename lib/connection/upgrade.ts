@@ -46,11 +46,15 @@ export class UpgradeHandOver {
     return response;
   }
 
-  /** The connection closes first. */
-  fail(error: Error): void {
+  /**
+   * The connection closes first: a waiting handler is refused with `error`, or ERR_CLIENT_GONE. That
+   * one is built only when a handler waits: every close comes here, and an Error captures a stack.
+   */
+  fail(error: Error | null): void {
     const reject = this.reject;
+    if (reject === null) return;
     this.clear();
-    reject?.(error);
+    reject(error ?? new HttpError(499, 'ERR_CLIENT_GONE', 'the connection closed before the upgrade'));
   }
 
   private clear(): void {
