@@ -142,7 +142,7 @@ export abstract class ConnectionCore implements DeadlineOwner {
     this.pipeline.clear();
     this.input.endBody();
     this.output.releaseWaiters(0, 0);
-    this.upgrade.fail(aborted ?? new HttpError(499, 'ERR_CLIENT_GONE', 'the connection closed before the upgrade'));
+    this.upgrade.fail(aborted); // its own 499 only when a handler waits for the socket: no stack capture per close
     this.deadline = Infinity;
     this.host.sweeper.delete(this);
     this.closer = new LingeringClose(this.socket, this.host, {
@@ -242,7 +242,7 @@ export abstract class ConnectionCore implements DeadlineOwner {
     this.input.pending = null;
     this.output.releaseWaiters(0, 0);
     this.output.discard();
-    this.upgrade.fail(aborted ?? new HttpError(499, 'ERR_CLIENT_GONE', 'the connection closed before the upgrade'));
+    this.upgrade.fail(aborted); // its own 499 only when a handler waits for the socket: no stack capture per close
     this.host.counters.lingerDiscardedBytes += this.discarded;
     this.closed(this.closeReason ?? (this.peerEnded ? 'client-close' : 'client-reset'), null);
   }
