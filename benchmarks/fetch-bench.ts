@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { createServer, createFetchServer } from '../lib/index.js';
+import { bareFetch } from './servers/fetch-app.js';
 import { honoApp, HONO_PARAMS_PATH } from './servers/hono-app.js';
 import { HELLO } from './servers/routes.js';
 
@@ -65,15 +66,9 @@ async function rate(server: Accepting, path: string, depth: number): Promise<{ b
 
 const fetchOptions = { maxRequestsPerSocket: 0, keepAliveTimeout: 3_600_000, logErrors: false } as const;
 const cases: Record<string, () => { server: Accepting; path: string }> = {
-  // The adapter alone: a fetch handler that reads the URL and answers as c.text() and c.json() do.
-  'fetch-hello': () => ({ server: createFetchServer({ ...fetchOptions, fetch: (request) => (request.url.length > 0 ? new Response(HELLO) : Response.error()) }), path: '/' }),
-  'fetch-json': () => ({
-    server: createFetchServer({
-      ...fetchOptions,
-      fetch: (request) => new Response(JSON.stringify({ id: request.url.slice(request.url.lastIndexOf('/') + 1), name: 'linger' }), { headers: { 'Content-Type': 'application/json' } }),
-    }),
-    path: HONO_PARAMS_PATH,
-  }),
+  // The adapter alone: the same routes as a bare fetch handler (servers/fetch-app.ts).
+  'fetch-hello': () => ({ server: createFetchServer({ ...fetchOptions, fetch: bareFetch }), path: '/' }),
+  'fetch-json': () => ({ server: createFetchServer({ ...fetchOptions, fetch: bareFetch }), path: HONO_PARAMS_PATH }),
   'hono-hello': () => ({ server: createFetchServer({ ...fetchOptions, fetch: honoApp() }), path: '/' }),
   'hono-json': () => ({ server: createFetchServer({ ...fetchOptions, fetch: honoApp() }), path: HONO_PARAMS_PATH }),
   'native-hello': () => {

@@ -50,13 +50,17 @@ const CASES: Case[] = [
 const HONO_CASES: Case[] = [
   { id: 'hono-hello-c50', title: 'Hono hello, keep-alive 50 connections', path: '/', connections: 50, ceiling: 'hello' },
   { id: 'hono-hello-p16', title: 'Hono hello, pipelined depth 16', path: '/', connections: 50, pipeline: 16, ceiling: 'hello' },
-  { id: 'hono-json-c50', title: 'Hono route with params, JSON, keep-alive 50 connections', path: '/users/12345', connections: 50, ceiling: 'hello' },
-  { id: 'hono-json-p16', title: 'Hono route with params, JSON, pipelined depth 16', path: '/users/12345', connections: 50, pipeline: 16, ceiling: 'hello' },
+  { id: 'hono-json-c50', title: 'Hono route with params, JSON, keep-alive 50 connections', path: '/users/12345', connections: 50, ceiling: 'router' },
+  { id: 'hono-json-p16', title: 'Hono route with params, JSON, pipelined depth 16', path: '/users/12345', connections: 50, pipeline: 16, ceiling: 'router' },
 ];
 const HONO_SERVERS = [
   { name: 'hono on linger', script: built('./servers/hono-linger.js'), env: {} },
   { name: 'hono on node-server', script: built('./servers/hono-node.js'), env: {} },
   { name: 'linger native', script: built('./servers/linger.js'), env: {} },
+  // The same routes as a bare fetch handler on serve(): the adapter's cost without Hono's.
+  { name: 'bare fetch on linger', script: built('./servers/fetch-linger.js'), env: {} },
+  // What no server on Node's net module can go past: the bound on any ratio to node-server.
+  { name: 'ceiling', script: built('./servers/ceiling.js'), env: {} },
 ] as const;
 type HonoServerName = (typeof HONO_SERVERS)[number]['name'];
 /** Hono on linger over Hono on @hono/node-server: at least 2x keep-alive, 5x pipelined; over native: 0.75x. */
@@ -235,7 +239,7 @@ const honoResults: HonoResult[] = [];
 for (const c of honoSelected) {
   const { rounds, median: med, cpuPerRequest: cpu } = await measure<HonoServerName>(c, HONO_SERVERS);
   honoResults.push({ id: c.id, title: c.title, pipelined: c.pipeline !== undefined, rounds, median: med, cpuPerRequest: cpu });
-  console.log(`${c.title}: ${HONO_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; hono linger/node-server ${(med['hono on linger'] / med['hono on node-server']).toFixed(2)}, hono linger/native ${(med['hono on linger'] / med['linger native']).toFixed(2)}`);
+  console.log(`${c.title}: ${HONO_SERVERS.map((s) => `${s.name} ${med[s.name].toFixed(0)} (${cpu[s.name].toFixed(2)} µs/req)`).join(', ')}; hono linger/node-server ${(med['hono on linger'] / med['hono on node-server']).toFixed(2)}, hono linger/native ${(med['hono on linger'] / med['linger native']).toFixed(2)}, ceiling/node-server ${(med.ceiling / med['hono on node-server']).toFixed(2)}`);
 }
 
 /**
@@ -376,16 +380,22 @@ for (const r of results) {
 }
 if (honoResults.length > 0) {
   md += '\n## Hono: linger\'s serve() against @hono/node-server and linger\'s native API\n\n';
-  md += 'One Hono app (benchmarks/servers/hono-app.ts: `c.text()` on `/`, `c.json()` with a route parameter on `/users/:id`) on linger\'s `serve({ fetch })` and on `@hono/node-server` (node:http underneath, its defaults), and the same two routes on linger\'s native API; same rounds, same pinning. ';
+  md += 'One Hono app (benchmarks/servers/hono-app.ts: `c.text()` on `/`, `c.json()` with a route parameter on `/users/:id`) on linger\'s `serve({ fetch })` and on `@hono/node-server` (node:http underneath, its defaults), and the same two routes on linger\'s native API, as a bare fetch handler on `serve()` (benchmarks/servers/fetch-app.ts, no framework) and from the ceiling; same rounds, same pinning. ';
   md += `Targets: Hono on linger at least ${HONO_TARGETS.keepAlive}x Hono on @hono/node-server with keep-alive and ${HONO_TARGETS.pipelined}x pipelined, and at least ${HONO_TARGETS.native}x linger native on the same route.\n\n`;
-  md += '| case | Hono on linger | Hono on node-server | linger native | linger / node-server | target | linger / native | target | CPU µs/req: Hono on linger / node-server / native | CPU ratio: node-server / linger | CPU ratio: native / linger |\n|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|\n';
+  md += '| case | Hono on linger | Hono on node-server | linger native | bare fetch on linger | ceiling | linger / node-server | target | linger / native | target | ceiling / node-server |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|\n';
   for (const r of honoResults) {
     const m = r.median;
-    const c = r.cpuPerRequest;
     const vsNode = m['hono on linger'] / m['hono on node-server'];
     const vsNative = m['hono on linger'] / m['linger native'];
     const nodeTarget = r.pipelined ? HONO_TARGETS.pipelined : HONO_TARGETS.keepAlive;
-    md += `| ${r.title} | ${m['hono on linger'].toFixed(0)} | ${m['hono on node-server'].toFixed(0)} | ${m['linger native'].toFixed(0)} | ${vsNode.toFixed(2)} | ≥ ${nodeTarget}: ${vsNode >= nodeTarget ? 'met' : '**not met**'} | ${vsNative.toFixed(3)} | ≥ ${HONO_TARGETS.native}: ${vsNative >= HONO_TARGETS.native ? 'met' : '**not met**'} | ${c['hono on linger'].toFixed(2)} / ${c['hono on node-server'].toFixed(2)} / ${c['linger native'].toFixed(2)} | ${ratio(c['hono on node-server'], c['hono on linger'])} | ${ratio(c['linger native'], c['hono on linger'])} |\n`;
+    md += `| ${r.title} | ${m['hono on linger'].toFixed(0)} | ${m['hono on node-server'].toFixed(0)} | ${m['linger native'].toFixed(0)} | ${m['bare fetch on linger'].toFixed(0)} | ${m.ceiling.toFixed(0)} | ${vsNode.toFixed(2)} | ≥ ${nodeTarget}: ${vsNode >= nodeTarget ? 'met' : '**not met**'} | ${vsNative.toFixed(3)} | ≥ ${HONO_TARGETS.native}: ${vsNative >= HONO_TARGETS.native ? 'met' : '**not met**'} | ${ratio(m.ceiling, m['hono on node-server'])} |\n`;
+  }
+  md += '\nThe ceiling is the bare `net` server of the first table (it answers without parsing): "ceiling / node-server" is the most any server on Node\'s `net` could reach against Hono on node-server in that case. ';
+  md += 'Server CPU µs per request, and where Hono on linger\'s time goes: the adapter\'s own cost is the bare fetch handler over native, Hono\'s own is Hono on linger over the bare handler:\n\n';
+  md += '| case | Hono on linger | Hono on node-server | linger native | bare fetch on linger | ceiling | node-server / Hono on linger | native / Hono on linger | adapter (bare fetch − native) | Hono (Hono on linger − bare fetch) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  for (const r of honoResults) {
+    const c = r.cpuPerRequest;
+    md += `| ${r.title} | ${c['hono on linger'].toFixed(2)} | ${c['hono on node-server'].toFixed(2)} | ${c['linger native'].toFixed(2)} | ${c['bare fetch on linger'].toFixed(2)} | ${c.ceiling.toFixed(2)} | ${ratio(c['hono on node-server'], c['hono on linger'])} | ${ratio(c['linger native'], c['hono on linger'])} | ${(c['bare fetch on linger'] - c['linger native']).toFixed(2)} | ${(c['hono on linger'] - c['bare fetch on linger']).toFixed(2)} |\n`;
   }
   md += '\nThroughput ratios carry whatever else the machine was doing during each round; the CPU-time ratios (server CPU per request from /proc) are the cost of the servers alone, whatever capped throughput.\n';
 }
