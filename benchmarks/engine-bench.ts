@@ -4,9 +4,9 @@
 // and the bytes each request allocates (V8's sampling heap profiler, collected objects included).
 
 import { EventEmitter } from 'node:events';
-import { Session } from 'node:inspector/promises';
 import type { Socket } from 'node:net';
 import { createServer } from '../lib/index.js';
+import { bytesAllocated } from './heap-sampling.js';
 
 const BATCHES = Number(process.env.BATCHES ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -70,21 +70,12 @@ function rate(path: string, setup: Setup): number {
 async function allocatedPerRequest(path: string, setup: Setup): Promise<number> {
   const { app, socket, batch } = feeder(path, setup);
   for (let i = 0; i < 20_000; i++) socket.emit('data', batch);
-  const session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 64, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
   const batches = 20_000;
-  for (let i = 0; i < batches; i++) socket.emit('data', batch);
-  const { profile } = await session.post('HeapProfiler.stopSampling');
-  session.disconnect();
+  const bytes = await bytesAllocated(() => {
+    for (let i = 0; i < batches; i++) socket.emit('data', batch);
+  });
   void app.close({ timeout: 0 });
-  let total = 0;
-  const pending = [profile.head];
-  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
-    total += node.selfSize;
-    pending.push(...node.children);
-  }
-  return total / (batches * DEPTH);
+  return bytes / (batches * DEPTH);
 }
 
 const helloApp: Setup = (app) => app.get('/', () => 'Hello, World!');

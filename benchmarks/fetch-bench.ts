@@ -1,13 +1,14 @@
 // Micro-benchmark of the fetch path without syscalls: the bench's Hono app on linger's serve() and
 // the same routes on the native API, each connection fed by a socket stand-in that copies what is
 // written into memory. CPU µs per request (best and median of ROUNDS), one request per read and 16
-// pipelined.
+// pipelined, and the bytes each request allocates (heap-sampling.ts).
 // Env: BATCHES (20000), ROUNDS (5), CASES (comma-separated: fetch-hello, fetch-json, hono-hello,
 // hono-json, native-hello, native-json).
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { createServer, createFetchServer } from '../lib/index.js';
+import { bytesAllocated } from './heap-sampling.js';
 import { bareFetch } from './servers/fetch-app.js';
 import { honoApp, HONO_PARAMS_PATH } from './servers/hono-app.js';
 import { HELLO } from './servers/routes.js';
@@ -64,6 +65,24 @@ async function rate(server: Accepting, path: string, depth: number): Promise<{ b
   return { best: results[0]!, median: results[results.length >> 1]! };
 }
 
+/** Bytes allocated per request (garbage included) with 16 pipelined requests per read, after a warm-up. */
+async function allocatedPerRequest(server: Accepting, path: string): Promise<number> {
+  const socket = new NullSocket();
+  server.accept(socket as unknown as Socket);
+  const depth = 16;
+  const batch = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:3000\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n`.repeat(depth));
+  const feed = async (batches: number) => {
+    for (let i = 0; i < batches; i++) {
+      socket.emit('data', batch);
+      if ((i & 63) === 63) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  await feed(5_000);
+  const batches = 10_000;
+  return (await bytesAllocated(() => feed(batches))) / (batches * depth);
+}
+
 const fetchOptions = { maxRequestsPerSocket: 0, keepAliveTimeout: 3_600_000, logErrors: false } as const;
 const cases: Record<string, () => { server: Accepting; path: string }> = {
   // The adapter alone: the same routes as a bare fetch handler (servers/fetch-app.ts).
@@ -90,6 +109,7 @@ for (const name of selected) {
   const { server, path } = make();
   const one = await rate(server, path, 1);
   const piped = await rate(server, path, 16);
+  const bytes = await allocatedPerRequest(server, path);
   void server.close({ timeout: 0 });
-  console.log(`${name}: one per read ${one.best.toFixed(3)} µs/request (median ${one.median.toFixed(3)}), 16 pipelined ${piped.best.toFixed(3)} µs/request (median ${piped.median.toFixed(3)})`);
+  console.log(`${name}: one per read ${one.best.toFixed(3)} µs/request (median ${one.median.toFixed(3)}), 16 pipelined ${piped.best.toFixed(3)} µs/request (median ${piped.median.toFixed(3)}); ${bytes.toFixed(0)} bytes allocated per request`);
 }
