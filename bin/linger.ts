@@ -4,6 +4,7 @@
 // the primary itself (SIGUSR2).
 
 import { spawn } from 'node:child_process';
+import cluster from 'node:cluster';
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -239,6 +240,12 @@ function installUpgrade(c: Cluster, upgradeTimeout: number): void {
   });
 }
 
+// Workers accept from the shared socket themselves (SCHED_NONE), not through the primary's
+// round-robin: a primary leaving in an upgrade closes its round-robin queue with it, and a
+// connection it had accepted but not yet handed to a worker was dropped (3 read errors in every
+// two-upgrade run with a new connection per request). Accepted by no one, a connection stays in
+// the kernel's queue of the one socket both primaries share, for the new primary's workers.
+cluster.schedulingPolicy = cluster.SCHED_NONE;
 const { cli, cluster: options } = parse(process.argv.slice(2));
 const c = runCluster(options);
 attachLogging(c);
